@@ -1,0 +1,218 @@
+"""API v1: JSON in and out; errors are {"error": "..."} with a 4xx status."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from . import stats
+from .app import current_hall
+from .auth import require
+from .engine import STAFF_ROLES
+from .errors import Forbidden, Invalid, NotFound, TooMany
+from .validate import date_arg, field, json_body, string_list
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+MANAGERS = ("supervisor", "admin")
+
+
+def client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+def _db():
+    return current_hall().store.db()
+
+
+def _read():
+    return current_hall().engine.read
+
+
+# --- services and tickets -----------------------------------------------------------
+@bp.get("/services")
+def services():
+    db, read = _db(), _read()
+    counts = read.waiting_counts(db)
+    return jsonify([read.service_json(db, s, counts) for s in read.services(db)])
+
+
+@bp.post("/tickets")
+def issue_ticket():
+    hall = current_hall()
+    data = json_body()
+    service = field(data, "service", str, required=True, max_len=32)
+    priority = field(data, "priority", bool, default=False)
+    reason = field(data, "priority_reason", str, default="", max_len=200).strip()
+    kiosk = field(data, "kiosk", str, default=None, max_len=32)
+    actor = hall.auth.actor()
+    if actor is not None:
+        hall.auth.check_csrf()
+    if priority:
+        if actor is None:
+            raise Forbidden("绿色通道请到导办台由工作人员取号 (priority tickets are issued by staff)")
+        if not reason:
+            raise Invalid("请填写优先原因 (priority_reason is required)")
+    if actor is None and not hall.ticket_limiter.allow(client_address()):
+        raise TooMany("取号过于频繁，请稍后再试 (too many tickets from this address)")
+    if kiosk is not None and hall.cfg.kiosk(kiosk) is None:
+        raise Invalid(f"未知的取号机{kiosk} (unknown kiosk)")
+    t = hall.engine.issue(
+        service,
+        priority=priority,
+        priority_reason=reason,
+        actor=actor,
+        source="staff" if actor else "kiosk",
+        kiosk=kiosk,
+    )
+    db = hall.store.db()
+    body = hall.engine.read.ticket_json(db, t, with_token=True)
+    # After the commit: the printer face prints here and adds "printed" to the body.
+    for hook in hall.after_issue:
+        body.update(hook(t, body, kiosk) or {})
+    return jsonify(body), 201
+
+
+@bp.get("/tickets/<token>")
+def ticket_by_token(token: str):
+    db, read = _db(), _read()
+    t = read.ticket_by_token(db, token) if len(token) <= 64 else None
+    if t is None:
+        raise NotFound("没有这张票 (no such ticket)")
+    return jsonify(read.ticket_json(db, t, with_token=True))
+
+
+@bp.get("/tickets")
+@require(*STAFF_ROLES)
+def list_tickets():
+    """Staff look-up: by number today (导办台), or the day's tickets. No tokens."""
+    db, read = _db(), _read()
+    day = date_arg("date", None) if request.args.get("date") else None
+    day_key = day.isoformat() if day else read.today()
+    number = (request.args.get("number") or "").strip().upper()
+    status = request.args.get("status")
+    sql = "SELECT * FROM tickets WHERE day = ?"
+    params: list = [day_key]
+    if number:
+        sql += " AND number = ?"
+        params.append(number[:8])
+    if status:
+        sql += " AND status = ?"
+        params.append(status[:16])
+    sql += " ORDER BY id DESC LIMIT 500"
+    return jsonify([read.ticket_json(db, t, staff=True) for t in db.query(sql, params)])
+
+
+@bp.post("/tickets/<int:ticket_id>/<action>")
+@require(*STAFF_ROLES)
+def ticket_action(ticket_id: int, action: str):
+    engine, actor = current_hall().engine, g.actor
+    data = json_body()
+    if action == "recall":
+        t = engine.recall(ticket_id, actor)
+    elif action == "start":
+        t = engine.start(ticket_id, actor)
+    elif action == "no-show":
+        t = engine.no_show(ticket_id, actor)
+    elif action == "requeue":
+        t = engine.requeue(ticket_id, actor)
+    elif action == "finish":
+        t = engine.finish(ticket_id, actor)
+    elif action == "cancel":
+        t = engine.cancel(ticket_id, actor, field(data, "reason", str, default="", max_len=200))
+    elif action == "transfer":
+        service = field(data, "service", str, max_len=32)
+        window = field(data, "window", int)
+        note = field(data, "note", str, default="", max_len=500)
+        t = engine.transfer(ticket_id, actor, service=service, window=window, note=note)
+    else:
+        raise NotFound(f"未知操作{action} (unknown action)")
+    return jsonify(_read().ticket_json(_db(), t, staff=True))
+
+
+# --- ratings ------------------------------------------------------------------------
+@bp.post("/tickets/<token>/rating")
+def rate_by_token(token: str):
+    hall = current_hall()
+    data = json_body()
+    score = field(data, "score", int, required=True)
+    reasons = string_list(data, "reasons")
+    comment = field(data, "comment", str, default="", max_len=500).strip()
+    t = hall.engine.read.ticket_by_token(hall.store.db(), token) if len(token) <= 64 else None
+    if t is None:
+        raise NotFound("没有这张票 (no such ticket)")
+    rating = hall.engine.rate(t["id"], score, reasons, comment, channel="qr")
+    return jsonify(rating), 201
+
+
+# --- auth ---------------------------------------------------------------------------
+@bp.post("/login")
+def login():
+    data = json_body()
+    username = field(data, "username", str, required=True, max_len=64)
+    password = field(data, "password", str, required=True, max_len=256)
+    return jsonify(current_hall().auth.login(username, password, client_address()))
+
+
+@bp.post("/logout")
+def logout():
+    hall = current_hall()
+    if hall.auth.actor() is not None:
+        hall.auth.check_csrf()
+    hall.auth.logout()
+    return jsonify(ok=True)
+
+
+@bp.get("/me")
+def me():
+    cur = current_hall().auth.current()
+    if cur is None:
+        return jsonify(error="未登录 (not logged in)"), 401
+    user, sess = cur
+    return jsonify(
+        username=user["username"],
+        role=user["role"],
+        display_name=user["display_name"],
+        staff_no=user["staff_no"],
+        csrf_token=sess["csrf_token"],
+    )
+
+
+# --- windows ------------------------------------------------------------------------
+@bp.get("/windows")
+def windows():
+    db, read = _db(), _read()
+    return jsonify([read.window_json(db, w) for w in read.windows(db)])
+
+
+@bp.post("/windows/<int:number>/<action>")
+@require(*STAFF_ROLES)
+def window_action(number: int, action: str):
+    engine, actor = current_hall().engine, g.actor
+    data = json_body()
+    if action == "call-next":
+        t = engine.call_next(number, actor)
+        return jsonify(ticket=_read().ticket_json(_db(), t, staff=True) if t else None)
+    if action == "open":
+        w = engine.open_window(number, actor)
+    elif action == "pause":
+        w = engine.pause_window(number, actor, field(data, "reason", str, default="", max_len=50))
+    elif action == "close":
+        w = engine.close_window(number, actor, force=field(data, "force", bool, default=False))
+    else:
+        raise NotFound(f"未知操作{action} (unknown action)")
+    return jsonify(_read().window_json(_db(), w))
+
+
+# --- figures ------------------------------------------------------------------------
+@bp.get("/stats")
+@require(*MANAGERS)
+def get_stats():
+    hall = current_hall()
+    today = hall.hours.local(hall.clock.now()).date()
+    start = date_arg("from", today)
+    end = date_arg("to", start)
+    if end < start:
+        raise Invalid("to 不能早于 from (to is before from)")
+    if (end - start).days > 366:
+        raise Invalid("时间范围最多一年 (at most one year)")
+    return jsonify(stats.compute(hall, start, end))

@@ -1,0 +1,206 @@
+"""The application factory and the per-app hall context."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
+from flask import Flask, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from . import config as config_mod
+from .auth import Auth
+from .clock import Clock, to_iso
+from .db import Store
+from .engine import Engine
+from .errors import HallError
+from .events import EventBus
+from .hours import Hours
+from .ratelimit import RateLimiter
+from .sync import sync_config
+
+log = logging.getLogger(__name__)
+MAX_BODY = 1024 * 1024
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class HallContext:
+    """Everything a request needs: config, storage, clock, events, engine, auth."""
+
+    def __init__(self, cfg, store, clock, bus, voice=None):
+        self.cfg = cfg
+        self.store = store
+        self.clock = clock
+        self.bus = bus
+        self.hours = Hours(cfg)
+        self.engine = Engine(store, cfg, clock, bus, self.hours)
+        self.auth = Auth(self)
+        self.voice = voice
+        self.ticket_limiter = RateLimiter(
+            cfg.security["ticket_rate_limit_per_minute"], 60.0, cfg.security["rate_limit_exempt"]
+        )
+        self.printers = {}  # kiosk id -> print service (printer face)
+        self.after_issue = []  # hooks(ticket, body, kiosk) -> extra response fields
+
+    def now_iso(self) -> str:
+        return to_iso(self.clock.now())
+
+    def with_audio(self, call: dict) -> dict:
+        """Add the announcement's WAV URL (rendered lazily and cached by the voice module)."""
+        audio = None
+        if self.voice is not None and call.get("window") is not None:
+            audio = f"/audio/call/{quote(call['number'])}/{call['window']}.wav"
+        return {**call, "audio": audio}
+
+
+def current_hall() -> HallContext:
+    return current_app.extensions["hall"]
+
+
+def _secret_key(db_path: str) -> str:
+    """HALL_SECRET_KEY, else a key generated once and kept beside the database."""
+    if os.environ.get("HALL_SECRET_KEY"):
+        return os.environ["HALL_SECRET_KEY"]
+    if db_path == ":memory:":
+        return secrets.token_hex(32)
+    path = Path(db_path).resolve().parent / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def _make_voice(cfg, instance_path: str):
+    if not cfg.voice["enabled"]:
+        return None
+    from .voice import Voice
+
+    v = cfg.voice
+    voice = Voice(
+        os.path.join(instance_path, "audio"),
+        voice=v["voice"],
+        speed=v["speed"],
+        repeat=v["repeat"],
+        chime=v["chime"],
+        template=v["template"],
+        espeak=v["espeak"],
+    )
+    return voice if voice.available() else None
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app.
+
+    test_config keys: HALL_CONFIG (path), HALL (a dict merged over the file, or used
+    alone when no file), DATABASE, CLOCK, SECRET_KEY, plus any Flask setting.
+    """
+    test_config = dict(test_config or {})
+    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    cfg = config_mod.load(test_config.pop("HALL_CONFIG", None), test_config.pop("HALL", None))
+    db_path = test_config.pop("DATABASE", None) or cfg.hall["database"]
+    if db_path != ":memory:" and not os.path.isabs(db_path):
+        db_path = str(ROOT / db_path)
+    clock = test_config.pop("CLOCK", None) or Clock()
+    instance = str(Path(db_path).resolve().parent) if db_path != ":memory:" else app.instance_path
+    app.config.update(
+        SECRET_KEY=_secret_key(db_path),
+        MAX_CONTENT_LENGTH=MAX_BODY,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_NAME="hall_session",
+        JSON_AS_ASCII=False,
+        HALL_INSTANCE=instance,
+    )
+    app.json.ensure_ascii = False
+    app.config.update(test_config)
+    if cfg.security["trust_proxy"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
+
+    store = Store(db_path)
+    bus = EventBus()
+    voice = _make_voice(cfg, instance) if not app.config.get("NO_VOICE") else None
+    hall = HallContext(cfg, store, clock, bus, voice)
+    app.extensions["hall"] = hall
+    sync_config(store, cfg, clock.now())
+
+    from .realtime import Broadcaster, register_namespaces, socketio
+
+    kwargs = {"async_mode": "threading", "cors_allowed_origins": [], "logger": False}
+    if cfg.server["message_queue"]:
+        kwargs["message_queue"] = cfg.server["message_queue"]
+    socketio.init_app(app, **kwargs)
+    if not getattr(socketio, "_hall_namespaces", False):
+        register_namespaces()
+        socketio._hall_namespaces = True
+    bus.subscribe(Broadcaster(hall))
+
+    _register_blueprints(app)
+    _register_errors(app)
+    _register_security_headers(app)
+    from .cli import register_flask_cli
+
+    register_flask_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from counter import bp as counter_bp
+    from display import bp as display_bp
+    from kiosk import bp as kiosk_bp
+    from supervisor import bp as supervisor_bp
+
+    from .api import bp as api_bp
+    from .web import bp as web_bp
+
+    for bp in (api_bp, web_bp, kiosk_bp, display_bp, counter_bp, supervisor_bp):
+        app.register_blueprint(bp)
+
+
+def _register_errors(app: Flask) -> None:
+    def wants_json() -> bool:
+        return request.path.startswith("/api/") or request.is_json
+
+    @app.errorhandler(HallError)
+    def hall_error(e: HallError):
+        return jsonify(error=e.message), e.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(e: HTTPException):
+        if not wants_json():
+            return e
+        messages = {
+            400: "请求格式错误 (bad request)",
+            404: "找不到 (not found)",
+            405: "不支持的方法 (method not allowed)",
+            413: "请求体过大，上限1MB (request body over 1 MB)",
+        }
+        return jsonify(error=messages.get(e.code, e.description or e.name)), e.code
+
+    @app.errorhandler(Exception)
+    def unexpected(e: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if wants_json():
+            return jsonify(error="服务器内部错误 (internal error)"), 500
+        return "服务器内部错误 (internal error)", 500
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def headers(resp):
+        # Everything is served from the hall's own origin: no CDN, no inline script.
+        resp.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+            "style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; "
+            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        )
+        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+        resp.headers.setdefault("Referrer-Policy", "no-referrer")
+        resp.headers.setdefault("X-Frame-Options", "DENY")
+        return resp

@@ -1,0 +1,188 @@
+"""Staff accounts, sessions, CSRF and login throttling.
+
+Sessions live in the database (the cookie holds only a random id), so logout and a
+supervisor's forced sign-out really end a session, and the id is renewed at every login.
+Every state-changing request from a logged-in session must carry X-CSRF-Token.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import secrets
+from datetime import timedelta
+
+from flask import g, request, session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .clock import to_iso
+from .engine import STAFF_ROLES, Actor
+from .errors import Conflict, Forbidden, Invalid, TooMany, Unauthorized
+
+USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,32}")
+MIN_PASSWORD = 8
+# Checked even for unknown users so timing does not reveal which usernames exist.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password)
+
+
+def create_user(
+    store, username, password, role, *, windows=(), display_name="", staff_no="", now=None
+) -> int:
+    if not USERNAME_RE.fullmatch(username or ""):
+        raise Invalid("用户名须为2-32位字母数字 (username: 2-32 letters/digits/._-)")
+    if role not in STAFF_ROLES:
+        raise Invalid(f"角色须为{'/'.join(STAFF_ROLES)} (role must be one of {STAFF_ROLES})")
+    if not password or len(password) < MIN_PASSWORD:
+        raise Invalid(f"密码至少{MIN_PASSWORD}位 (password: at least {MIN_PASSWORD} characters)")
+    with store.write() as db:
+        if list(db.query("SELECT 1 FROM users WHERE username = ?", [username])):
+            raise Conflict(f"用户{username}已存在 (user exists)")
+        return db["users"].insert(
+            {
+                "username": username,
+                "password_hash": hash_password(password),
+                "role": role,
+                "display_name": display_name or username,
+                "staff_no": staff_no,
+                "windows": json.dumps(sorted(int(w) for w in windows)),
+                "active": 1,
+                "created_at": to_iso(now) if now else None,
+            }
+        ).last_pk
+
+
+def actor_from_user(user: dict) -> Actor:
+    return Actor(user["username"], user["role"], tuple(json.loads(user["windows"] or "[]")))
+
+
+class Auth:
+    def __init__(self, hall):
+        self.hall = hall
+
+    @property
+    def _sec(self):
+        return self.hall.cfg.security
+
+    def _throttled(self, db, username: str, address: str, now) -> bool:
+        limit = self._sec["login_max_failures"]
+        if not limit:
+            return False
+        since = to_iso(now - timedelta(seconds=self._sec["login_lockout_seconds"]))
+        by_user, by_addr = db.execute(
+            "SELECT SUM(username = ?), SUM(address = ?) FROM login_failures WHERE at >= ?",
+            [username, address, since],
+        ).fetchone()
+        return (by_user or 0) >= limit or (by_addr or 0) >= limit * 4
+
+    def login(self, username: str, password: str, address: str) -> dict:
+        hall = self.hall
+        now = hall.clock.now()
+        with hall.store.write() as db:
+            if self._throttled(db, username, address, now):
+                raise TooMany("登录失败次数过多，请稍后再试 (too many failed logins, try later)")
+            rows = list(db.query("SELECT * FROM users WHERE username = ? AND active = 1", [username]))
+            user = rows[0] if rows else None
+            ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password)
+            if not (user and ok):
+                db.execute(
+                    "INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)",
+                    [username, address, to_iso(now)],
+                )
+                failed = True
+            else:
+                failed = False
+                sid = secrets.token_urlsafe(32)
+                csrf = secrets.token_urlsafe(32)
+                hours = self._sec["session_hours"]
+                db.execute(
+                    "INSERT INTO sessions (sid, user_id, csrf_token, created_at, expires_at, "
+                    "address) VALUES (?, ?, ?, ?, ?, ?)",
+                    [sid, user["id"], csrf, to_iso(now), to_iso(now + timedelta(hours=hours)),
+                     address],
+                )
+                db.execute("DELETE FROM login_failures WHERE username = ?", [username])
+                hall.engine.audit(db, actor_from_user(user), "login", f"user:{username}", now)
+        if failed:
+            # Committed above: the failure must count even though we refuse.
+            raise Unauthorized("用户名或密码错误 (wrong username or password)")
+        # A new session cookie at every login: an id planted before login is worthless.
+        session.clear()
+        session["sid"] = sid
+        session.permanent = True
+        return {"username": user["username"], "role": user["role"], "csrf_token": csrf,
+                "display_name": user["display_name"]}
+
+    def logout(self) -> None:
+        sid = session.get("sid")
+        if sid:
+            with self.hall.store.write() as db:
+                db.execute("DELETE FROM sessions WHERE sid = ?", [sid])
+        session.clear()
+
+    def end_sessions_of(self, username: str) -> None:
+        with self.hall.store.write() as db:
+            db.execute(
+                "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = ?)",
+                [username],
+            )
+
+    def current(self) -> tuple[dict, dict] | None:
+        """(user, session row) for this request, or None."""
+        if "auth" in g:
+            return g.auth
+        g.auth = None
+        sid = session.get("sid")
+        if sid:
+            db = self.hall.store.db()
+            rows = list(
+                db.query(
+                    "SELECT s.*, u.username, u.role, u.windows, u.display_name, u.staff_no, "
+                    "u.active FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.sid = ?",
+                    [sid],
+                )
+            )
+            if rows and rows[0]["active"] and rows[0]["expires_at"] > to_iso(self.hall.clock.now()):
+                g.auth = (rows[0], rows[0])
+        return g.auth
+
+    def actor(self) -> Actor | None:
+        cur = self.current()
+        return actor_from_user(cur[0]) if cur else None
+
+    def check_csrf(self) -> None:
+        cur = self.current()
+        if cur is None:
+            return
+        sent = request.headers.get("X-CSRF-Token", "")
+        if not secrets.compare_digest(sent, cur[1]["csrf_token"]):
+            raise Forbidden("缺少或错误的CSRF令牌 (missing or wrong X-CSRF-Token)")
+
+
+def require(*roles: str):
+    """Decorator: 401 when not logged in, 403 for the wrong role, CSRF on writes."""
+    roles = roles or STAFF_ROLES
+
+    def deco(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            from .app import current_hall
+
+            hall = current_hall()
+            actor = hall.auth.actor()
+            if actor is None:
+                raise Unauthorized("请先登录 (login required)")
+            if actor.role not in roles:
+                raise Forbidden("无权限 (your role may not do this)")
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                hall.auth.check_csrf()
+            g.actor = actor
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    return deco

@@ -1,0 +1,197 @@
+"""python -m hall init | serve | demo | user add | (faces add more commands)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+
+from .config import ConfigError
+
+# Faces register extra subcommands: name -> (configure(parser), run(args) -> int)
+EXTRA_COMMANDS: dict = {}
+
+DEMO_USERS = [
+    ("admin", "admin", "系统管理员", "A0001"),
+    ("supervisor", "supervisor", "大厅主管", "S0001"),
+    ("guide", "clerk", "导办员", "G0001"),
+    ("clerk1", "clerk", "窗口人员一", "C0001"),
+    ("clerk2", "clerk", "窗口人员二", "C0002"),
+    ("clerk3", "clerk", "窗口人员三", "C0003"),
+    ("clerk4", "clerk", "窗口人员四", "C0004"),
+]
+
+
+def _app(args, **overrides):
+    from .app import create_app
+
+    test_config = {}
+    if getattr(args, "config", None):
+        test_config["HALL_CONFIG"] = args.config
+    if overrides:
+        test_config["HALL"] = overrides
+    return create_app(test_config)
+
+
+def cmd_init(args) -> int:
+    app = _app(args)
+    hall = app.extensions["hall"]
+    print(f"database ready: {hall.store.path}")
+    print(f"services: {len(hall.cfg.services)}, windows: {len(hall.cfg.windows)}")
+    return 0
+
+
+def cmd_user_add(args) -> int:
+    from .auth import create_user
+
+    app = _app(args)
+    hall = app.extensions["hall"]
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass("password: ")
+    else:
+        password = sys.stdin.readline().rstrip("\n")
+    windows = [int(w) for w in args.windows.split(",") if w.strip()] if args.windows else []
+    create_user(
+        hall.store, args.name, password, args.role, windows=windows,
+        display_name=args.display_name or "", staff_no=args.staff_no or "",
+        now=hall.clock.now(),
+    )
+    print(f"user {args.name} ({args.role}) added")
+    return 0
+
+
+def serve(app, host: str, port: int, threads: int) -> None:
+    """A production server: gunicorn, one worker, many threads (WebSocket-capable)."""
+    from gunicorn.app.base import BaseApplication
+
+    class HallServer(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", 1)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", threads)
+            # Socket.IO long-polls and WebSockets stay open: no worker timeout kill.
+            self.cfg.set("timeout", 0)
+            self.cfg.set("graceful_timeout", 5)
+            self.cfg.set("keepalive", 5)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("errorlog", "-")
+            # No shared control socket: several hall processes may run on one host.
+            self.cfg.set("control_socket_disable", True)
+
+        def load(self):
+            return app
+
+    HallServer().run()
+
+
+def cmd_serve(args) -> int:
+    app = _app(args)
+    server = app.extensions["hall"].cfg.server
+    host = args.host or server["host"]
+    port = args.port or server["port"]
+    print(f"hall serving on http://{host}:{port}/", flush=True)
+    serve(app, host, port, args.threads or server["threads"])
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .auth import create_user
+
+    os.environ.setdefault("HALL_DATABASE", os.path.abspath("instance/demo.sqlite3"))
+    # A demo must let people take a number at any hour.
+    app = _app(args, hours={"always_open": True})
+    hall = app.extensions["hall"]
+    server = hall.cfg.server
+    host = args.host or server["host"]
+    port = args.port or server["port"]
+    print(f"\n{hall.cfg.hall['name']} — demo (database {hall.store.path})")
+    print("Demo accounts (new random passwords every start):")
+    from werkzeug.security import generate_password_hash
+
+    for username, role, name, staff_no in DEMO_USERS:
+        password = secrets.token_urlsafe(9)
+        db = hall.store.db()
+        if list(db.query("SELECT 1 FROM users WHERE username = ?", [username])):
+            with hall.store.write() as w:
+                w.execute(
+                    "UPDATE users SET password_hash = ? WHERE username = ?",
+                    [generate_password_hash(password), username],
+                )
+        else:
+            create_user(hall.store, username, password, role, display_name=name,
+                        staff_no=staff_no, now=hall.clock.now())
+        print(f"  {username:<11} {role:<11} {password}")
+    seed = EXTRA_COMMANDS.get("__demo_seed__")
+    if seed:
+        seed(hall)
+    base = f"http://{host}:{port}"
+    print(f"\nOpen {base}/  (kiosk {base}/kiosk, display {base}/display, "
+          f"counter {base}/counter, supervisor {base}/supervisor)\n", flush=True)
+    serve(app, host, port, args.threads or server["threads"])
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m hall", description="hall queueing system")
+    p.add_argument("--config", help="config file (default: $HALL_CONFIG or ./config.toml)")
+    sub = p.add_subparsers(dest="command", required=True)
+    sub.add_parser("init", help="create or migrate the database and load services/windows")
+    for name in ("serve", "demo"):
+        s = sub.add_parser(name, help="run the hall" if name == "serve" else "run the demo hall")
+        s.add_argument("--host")
+        s.add_argument("--port", type=int)
+        s.add_argument("--threads", type=int)
+    user = sub.add_parser("user", help="manage staff accounts")
+    usub = user.add_subparsers(dest="user_command", required=True)
+    add = usub.add_parser("add", help="add a user; the password is read from stdin")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["clerk", "supervisor", "admin"])
+    add.add_argument("--windows", help="comma-separated window numbers a clerk may use")
+    add.add_argument("--display-name")
+    add.add_argument("--staff-no")
+    for name, (configure, _run) in EXTRA_COMMANDS.items():
+        if not name.startswith("__"):
+            configure(sub.add_parser(name))
+    return p
+
+
+def main(argv=None) -> int:
+    _load_face_commands()
+    args = build_parser().parse_args(argv)
+    handlers = {"init": cmd_init, "serve": cmd_serve, "demo": cmd_demo}
+    try:
+        if args.command == "user":
+            return cmd_user_add(args)
+        if args.command in handlers:
+            return handlers[args.command](args)
+        return EXTRA_COMMANDS[args.command][1](args)
+    except ConfigError as e:
+        print(f"config error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:  # domain errors carry a readable message
+        from .errors import HallError
+
+        if isinstance(e, HallError):
+            print(f"error: {e.message}", file=sys.stderr)
+            return 1
+        raise
+
+
+def _load_face_commands() -> None:
+    """Faces that add commands do it at import (e.g. printer's print-test)."""
+    import importlib
+
+    for module in ("printer.cli", "supervisor.cli"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as e:
+            if e.name != module:
+                raise
+
+
+def register_flask_cli(app) -> None:
+    """Nothing yet: the CLI is python -m hall, not flask."""

@@ -1,0 +1,87 @@
+"""SQLite storage through sqlite-utils.
+
+One connection per thread (sqlite3 connections must not be shared across threads
+mid-transaction); WAL so readers never block the writer; busy_timeout so writers from
+several processes queue instead of failing; BEGIN IMMEDIATE for every state change
+because a deferred transaction that upgrades to a write fails under concurrent writers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+
+import sqlite_utils
+
+from .schema import migrations
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def connect(path: str) -> sqlite_utils.Database:
+    if path != ":memory:":
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # isolation_level=None: Python never opens a transaction behind our back; we say
+    # BEGIN IMMEDIATE ourselves, and sqlite-utils nests its own work in savepoints.
+    conn = sqlite3.connect(
+        path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
+    )
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return sqlite_utils.Database(conn, execute_plugins=False)
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    migrations.apply(db)
+
+
+class Store:
+    """Hands each thread its own connection to one database file."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._local = threading.local()
+        self._all: list[sqlite_utils.Database] = []
+        self._lock = threading.Lock()
+        with self._lock:
+            db = connect(path)
+            migrate(db)
+            db.close()
+
+    def db(self) -> sqlite_utils.Database:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self.path)
+            self._local.db = db
+            with self._lock:
+                self._all.append(db)
+        return db
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sqlite_utils.Database]:
+        """One state change: BEGIN IMMEDIATE ... COMMIT, rolled back on any error."""
+        db = self.db()
+        if db.conn.in_transaction:
+            raise RuntimeError("nested write transaction")
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
+        except BaseException:
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        else:
+            db.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for db in self._all:
+                with contextlib.suppress(Exception):
+                    db.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -1,0 +1,132 @@
+"""Typed domain events.
+
+The engine builds events inside a transaction and publishes them only after COMMIT,
+once per committed transition. Subscribers (Socket.IO, printer status, supervisor
+alerts) never see a change that was rolled back. Events never carry a ticket token.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Event:
+    at: str
+
+    def payload(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class TicketEvent(Event):
+    ticket_id: int
+    number: str
+    service: str
+    service_name: str
+    window: int | None = None
+    window_name: str | None = None
+    actor: str | None = None
+    event_id: int | None = None  # ticket_events.id, stable across reconnects
+
+
+@dataclass(frozen=True)
+class TicketIssued(TicketEvent):
+    NAME = "issued"
+    priority: bool = False
+    source: str = "kiosk"
+
+
+@dataclass(frozen=True)
+class TicketCalled(TicketEvent):
+    NAME = "called"
+    recall: bool = False
+
+
+@dataclass(frozen=True)
+class TicketServing(TicketEvent):
+    NAME = "serving"
+
+
+@dataclass(frozen=True)
+class TicketFinished(TicketEvent):
+    NAME = "finished"
+
+
+@dataclass(frozen=True)
+class TicketNoShow(TicketEvent):
+    NAME = "no_show"
+
+
+@dataclass(frozen=True)
+class TicketRequeued(TicketEvent):
+    NAME = "requeued"
+
+
+@dataclass(frozen=True)
+class TicketCancelled(TicketEvent):
+    NAME = "cancelled"
+
+
+@dataclass(frozen=True)
+class TicketTransferred(TicketEvent):
+    NAME = "transferred"
+    to_service: str | None = None
+    to_window: int | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class TicketRated(TicketEvent):
+    NAME = "rated"
+    score: int | None = None
+    bad: bool = False
+    reasons: list = field(default_factory=list)
+    channel: str = ""
+
+
+@dataclass(frozen=True)
+class WindowChanged(Event):
+    NAME = "window"
+    number: int
+    name: str
+    state: str
+    clerk: str | None = None
+    pause_reason: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True)
+class PrinterStatusChanged(Event):
+    NAME = "printer"
+    kiosk: str
+    driver: str
+    status: str
+    last_error: str | None = None
+    checked_at: str | None = None
+
+
+Subscriber = Callable[[Event], None]
+
+
+class EventBus:
+    def __init__(self):
+        self._subscribers: list[Subscriber] = []
+        self._lock = threading.Lock()
+
+    def subscribe(self, fn: Subscriber) -> Subscriber:
+        with self._lock:
+            self._subscribers.append(fn)
+        return fn
+
+    def publish(self, event: Event) -> None:
+        for fn in list(self._subscribers):
+            try:
+                fn(event)
+            except Exception:  # one broken subscriber must not stop the others
+                log.exception("event subscriber %r failed on %s", fn, type(event).__name__)

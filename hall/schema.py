@@ -1,0 +1,184 @@
+"""The database schema, as sqlite-utils migrations.
+
+Append new migrations at the end; never edit one that has shipped. Times are UTC ISO
+text (see clock.to_iso); a "day" is the hall-local date YYYY-MM-DD.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("hall")
+
+
+@migrations()
+def m001_core(db):
+    db["services"].create(
+        {
+            "code": str,
+            "name": str,
+            "department": str,
+            "prefix": str,
+            "target_wait_minutes": int,
+            "daily_quota": int,
+            "service_minutes": float,
+            "matters": str,  # JSON list
+            "active": int,
+            "sort": int,
+            "config_hash": str,
+            "updated_at": str,
+        },
+        pk="code",
+        not_null={"name", "department", "prefix"},
+        defaults={"active": 1, "daily_quota": 0, "target_wait_minutes": 15, "matters": "[]"},
+    )
+    db["windows"].create(
+        {
+            "number": int,
+            "name": str,
+            "state": str,  # open | paused | closed
+            "clerk": str,  # username signed in, or NULL
+            "pause_reason": str,
+            "state_since": str,
+            "active": int,
+            "config_hash": str,
+        },
+        pk="number",
+        not_null={"name", "state"},
+        defaults={"state": "closed", "active": 1},
+    )
+    # Many-to-many: tier 1 = primary, 2 = secondary.
+    db["window_services"].create(
+        {"window": int, "service": str, "tier": int},
+        pk=("window", "service"),
+        foreign_keys=[("window", "windows", "number"), ("service", "services", "code")],
+    )
+    db["users"].create(
+        {
+            "id": int,
+            "username": str,
+            "password_hash": str,
+            "role": str,  # clerk | supervisor | admin
+            "display_name": str,
+            "staff_no": str,
+            "windows": str,  # JSON list of window numbers a clerk may use; [] = any
+            "active": int,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"username", "password_hash", "role"},
+        defaults={"windows": "[]", "active": 1},
+    )
+    db["users"].create_index(["username"], unique=True)
+    db["sessions"].create(
+        {
+            "sid": str,
+            "user_id": int,
+            "csrf_token": str,
+            "created_at": str,
+            "expires_at": str,
+            "address": str,
+        },
+        pk="sid",
+        foreign_keys=[("user_id", "users", "id")],
+    )
+    db["login_failures"].create({"id": int, "username": str, "address": str, "at": str}, pk="id")
+    db["login_failures"].create_index(["at"])
+    db["counters"].create({"day": str, "prefix": str, "last": int}, pk=("day", "prefix"))
+    db["tickets"].create(
+        {
+            "id": int,
+            "day": str,
+            "number": str,
+            "prefix": str,
+            "seq": int,
+            "service": str,
+            "status": str,  # waiting | called | serving | done | no_show | cancelled
+            "priority": int,
+            "priority_reason": str,
+            "lane": int,  # order within a queue: 0 transferred to the head, 1 booked, 2 walk-in
+            "queued_at": str,  # when it (re)entered its current queue
+            "target_window": int,  # transferred to this window
+            "token": str,
+            "issued_at": str,
+            "called_at": str,  # first call
+            "last_called_at": str,
+            "serving_at": str,
+            "finished_at": str,
+            "window": int,  # window now (or last) handling it
+            "clerk": str,
+            "requeues": int,
+            "source": str,  # kiosk | staff | appointment
+            "kiosk": str,
+            "issued_by": str,
+            "appointment_id": int,
+            "printed": int,
+        },
+        pk="id",
+        not_null={"day", "number", "service", "status", "token", "issued_at", "queued_at"},
+        defaults={"priority": 0, "lane": 2, "requeues": 0, "priority_reason": ""},
+        foreign_keys=[("service", "services", "code")],
+    )
+    db["tickets"].create_index(["day", "number"], unique=True)
+    db["tickets"].create_index(["token"], unique=True)
+    db["tickets"].create_index(["status", "service"])
+    db["tickets"].create_index(["day", "service"])
+    db["ticket_events"].create(
+        {
+            "id": int,
+            "ticket_id": int,
+            "kind": str,
+            "window": int,
+            "actor": str,
+            "at": str,
+            "details": str,  # JSON
+        },
+        pk="id",
+        not_null={"ticket_id", "kind", "at"},
+        foreign_keys=[("ticket_id", "tickets", "id")],
+    )
+    db["ticket_events"].create_index(["ticket_id"])
+    db["ticket_events"].create_index(["at"])
+    # The event log is append-only: figures are computed from it.
+    db.execute(
+        "CREATE TRIGGER ticket_events_no_update BEFORE UPDATE ON ticket_events "
+        "BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER ticket_events_no_delete BEFORE DELETE ON ticket_events "
+        "BEGIN SELECT RAISE(ABORT, 'ticket_events is append-only'); END"
+    )
+    db["ratings"].create(
+        {
+            "id": int,
+            "ticket_id": int,
+            "score": int,  # 1..5, NULL when unrated
+            "reasons": str,  # JSON list
+            "comment": str,
+            "channel": str,  # pad | qr | timeout
+            "window": int,
+            "clerk": str,
+            "service": str,
+            "rated_at": str,
+            "status": str,  # none | open | called_back | rectified | appealed
+            "deadline": str,
+        },
+        pk="id",
+        not_null={"ticket_id"},
+        foreign_keys=[("ticket_id", "tickets", "id")],
+    )
+    db["ratings"].create_index(["ticket_id"], unique=True)
+    db["ratings"].create_index(["rated_at"])
+    db["audit_log"].create(
+        {
+            "id": int,
+            "at": str,
+            "actor": str,
+            "action": str,
+            "target": str,
+            "details": str,  # JSON
+        },
+        pk="id",
+        not_null={"at", "action"},
+    )
+    db["audit_log"].create_index(["at"])

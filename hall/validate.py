@@ -1,0 +1,60 @@
+"""Request validation: every field checked for presence, type and size before use."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask import request
+
+from .errors import Invalid
+
+_MISSING = object()
+
+
+def json_body() -> dict:
+    """The request's JSON object; 400 for broken JSON or anything but an object."""
+    if not request.data:
+        return {}
+    data = request.get_json(silent=True, force=True)
+    if data is None:
+        raise Invalid("请求体不是有效的JSON (body is not valid JSON)")
+    if not isinstance(data, dict):
+        raise Invalid("请求体须为JSON对象 (body must be a JSON object)")
+    return data
+
+
+def field(data: dict, name: str, kind, *, required: bool = False, default=None, max_len=None):
+    value = data.get(name, _MISSING)
+    if value is _MISSING or value is None:
+        if required:
+            raise Invalid(f"缺少字段{name} (missing field {name!r})")
+        return default
+    if kind is int:
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif kind is bool:
+        ok = isinstance(value, bool)
+    else:
+        ok = isinstance(value, kind)
+    if not ok:
+        raise Invalid(f"字段{name}类型错误，应为{kind.__name__} ({name!r} must be {kind.__name__})")
+    if max_len is not None and isinstance(value, (str, list)) and len(value) > max_len:
+        raise Invalid(f"字段{name}过长，最多{max_len} ({name!r} longer than {max_len})")
+    return value
+
+
+def string_list(data: dict, name: str, *, max_items: int = 20, max_len: int = 100) -> list[str]:
+    items = field(data, name, list, default=[], max_len=max_items)
+    for item in items:
+        if not isinstance(item, str) or not item.strip() or len(item) > max_len:
+            raise Invalid(f"字段{name}须为字符串列表 ({name!r} must be a list of short strings)")
+    return [i.strip() for i in items]
+
+
+def date_arg(name: str, default: date) -> date:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise Invalid(f"参数{name}须为YYYY-MM-DD ({name!r} must be a date YYYY-MM-DD)") from None

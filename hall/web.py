@@ -1,0 +1,40 @@
+"""Hall-wide pages: the index of faces, health, and the call announcement audio."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, jsonify, render_template, send_file
+
+from .app import current_hall
+
+bp = Blueprint("web", __name__)
+
+NUMBER_RE = re.compile(r"[A-Z]\d{3,4}")
+
+
+@bp.get("/")
+def index():
+    hall = current_hall()
+    return render_template("index.html", hall=hall.cfg.hall, windows=hall.cfg.windows,
+                           kiosks=hall.cfg.kiosks)
+
+
+@bp.get("/healthz")
+def healthz():
+    current_hall().store.db().execute("SELECT 1").fetchone()
+    return jsonify(ok=True)
+
+
+@bp.get("/audio/call/<number>/<int:window>.wav")
+def call_audio(number: str, window: int):
+    """The spoken call, rendered once per phrase and cached (no path from the URL)."""
+    voice = current_hall().voice
+    if voice is None or not NUMBER_RE.fullmatch(number) or not 0 < window < 10000:
+        abort(404)
+    name = voice.wav_for_call(number, window)
+    path = voice.path_for(name) if name else None
+    if not path:
+        abort(404)
+    resp = send_file(path, mimetype="audio/wav", max_age=86400)
+    return resp
