@@ -149,17 +149,29 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
+FACES = ("kiosk", "display", "counter", "supervisor", "printer", "appointments")
+
+
 def _register_blueprints(app: Flask) -> None:
-    from counter import bp as counter_bp
-    from display import bp as display_bp
-    from kiosk import bp as kiosk_bp
-    from supervisor import bp as supervisor_bp
+    """Core blueprints, then each face: its init_app(app) if it has one, else its bp."""
+    import importlib
 
     from .api import bp as api_bp
     from .web import bp as web_bp
 
-    for bp in (api_bp, web_bp, kiosk_bp, display_bp, counter_bp, supervisor_bp):
-        app.register_blueprint(bp)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    for name in FACES:
+        try:
+            face = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        if hasattr(face, "init_app"):
+            face.init_app(app)
+        elif hasattr(face, "bp"):
+            app.register_blueprint(face.bp)
 
 
 def _register_errors(app: Flask) -> None:
