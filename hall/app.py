@@ -131,16 +131,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .realtime import Broadcaster, register_namespaces, socketio
 
+    bus.subscribe(Broadcaster(hall))
+    register_namespaces()
+    # Faces register their blueprints and Socket.IO namespaces (realtime.add_namespace)
+    # before init_app, which builds this app's Socket.IO server with all of them.
+    _register_blueprints(app)
     kwargs = {"async_mode": "threading", "cors_allowed_origins": [], "logger": False}
     if cfg.server["message_queue"]:
         kwargs["message_queue"] = cfg.server["message_queue"]
     socketio.init_app(app, **kwargs)
-    if not getattr(socketio, "_hall_namespaces", False):
-        register_namespaces()
-        socketio._hall_namespaces = True
-    bus.subscribe(Broadcaster(hall))
-
-    _register_blueprints(app)
     _register_errors(app)
     _register_security_headers(app)
     from .cli import register_flask_cli

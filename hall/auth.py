@@ -22,12 +22,14 @@ from .errors import Conflict, Forbidden, Invalid, TooMany, Unauthorized
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,32}")
 MIN_PASSWORD = 8
+# scrypt (werkzeug's default): salted and slow on purpose. Tests lower the cost.
+HASH_METHOD = "scrypt"
 # Checked even for unknown users so timing does not reveal which usernames exist.
-_DUMMY_HASH = generate_password_hash("not-a-real-password")
+_DUMMY_HASH = generate_password_hash("not-a-real-password", method=HASH_METHOD)
 
 
 def hash_password(password: str) -> str:
-    return generate_password_hash(password)
+    return generate_password_hash(password, method=HASH_METHOD)
 
 
 def create_user(

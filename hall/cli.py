@@ -110,7 +110,7 @@ def cmd_demo(args) -> int:
     port = args.port or server["port"]
     print(f"\n{hall.cfg.hall['name']} — demo (database {hall.store.path})")
     print("Demo accounts (new random passwords every start):")
-    from werkzeug.security import generate_password_hash
+    from .auth import hash_password
 
     for username, role, name, staff_no in DEMO_USERS:
         password = secrets.token_urlsafe(9)
@@ -119,7 +119,7 @@ def cmd_demo(args) -> int:
             with hall.store.write() as w:
                 w.execute(
                     "UPDATE users SET password_hash = ? WHERE username = ?",
-                    [generate_password_hash(password), username],
+                    [hash_password(password), username],
                 )
         else:
             create_user(hall.store, username, password, role, display_name=name,

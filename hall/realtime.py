@@ -8,6 +8,7 @@ Payloads never carry a ticket token.
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 
@@ -39,12 +40,121 @@ def snapshot(hall) -> dict:
     }
 
 
+# --- public screens (/display) -------------------------------------------------------
+# Hall and window displays are public: their data names no person (no clerk, no actor)
+# and carries no token. /counter and /supervisor keep the full shapes above.
+PUBLIC_WINDOW_DROP = ("clerk",)
+MAX_FILTER_SERVICES = 50
+
+
+def public_window(window: dict) -> dict:
+    """A window_json without the clerk signed in there (a person's name)."""
+    return {k: v for k, v in window.items() if k not in PUBLIC_WINDOW_DROP}
+
+
+def public_call(call: dict) -> dict:
+    """A `called` payload as the displays get it (never an actor)."""
+    return {k: v for k, v in call.items() if k != "actor"}
+
+
+def services_filter(data) -> list[str] | None:
+    """`{"services": ["BDC", "SB"]}` from a display's auth or snapshot request, checked;
+    None (all services) for anything missing or malformed."""
+    if not isinstance(data, dict):
+        return None
+    codes = data.get("services")
+    if not isinstance(codes, list) or not codes or len(codes) > MAX_FILTER_SERVICES:
+        return None
+    if not all(isinstance(c, str) and 0 < len(c) <= 16 for c in codes):
+        return None
+    return codes
+
+
+def _recent_calls_of(hall, db, services: list[str], limit: int) -> list[dict]:
+    """The day's last calls of some services only (zone displays), newest first."""
+    read = hall.engine.read
+    marks = ", ".join("?" for _ in services)
+    rows = db.query(
+        "SELECT e.id AS event_id, e.at, e.window, e.details, t.id AS ticket_id, t.number, "
+        "t.service, s.name AS service_name, w.name AS window_name FROM ticket_events e "
+        "JOIN tickets t ON t.id = e.ticket_id JOIN services s ON s.code = t.service "
+        "LEFT JOIN windows w ON w.number = e.window "
+        f"WHERE e.kind = 'called' AND t.day = ? AND t.service IN ({marks}) "
+        "ORDER BY e.id DESC LIMIT ?",
+        [read.today(), *services, limit],
+    )
+    return [
+        {
+            "id": r["event_id"],
+            "ticket_id": r["ticket_id"],
+            "number": r["number"],
+            "window": r["window"],
+            "window_name": r["window_name"],
+            "service": r["service"],
+            "service_name": r["service_name"],
+            "recall": bool(json.loads(r["details"] or "{}").get("recall")),
+            "at": read.local_iso(r["at"]),
+        }
+        for r in rows
+    ]
+
+
+def public_snapshot(hall, services: list[str] | None = None, limit: int = 10) -> dict:
+    """What a hall or window display needs to draw itself from nothing.
+
+    The keys of `snapshot()` (hall, calls, queue, windows, at) with public windows, plus
+    services (code, name, department, prefix), notice, day and last_event_id (the
+    highest ticket_events id: a display that remembers a higher one is looking at a
+    reset database). `services` limits `calls` to those services (zone displays).
+    """
+    db = hall.store.db()
+    read = hall.engine.read
+    if services:
+        calls = _recent_calls_of(hall, db, services, limit)
+    else:
+        calls = read.recent_calls(db, limit)
+    last = db.execute("SELECT MAX(id) FROM ticket_events").fetchone()[0] or 0
+    return {
+        "hall": hall.cfg.hall["name"],
+        "notice": hall.cfg.hall["notice"],
+        "day": read.today(),
+        "calls": [public_call(hall.with_audio(c)) for c in calls],
+        "queue": read.waiting_counts(db),
+        "windows": [public_window(read.window_json(db, w)) for w in read.windows(db)],
+        "services": [
+            {
+                "code": s["code"],
+                "name": s["name"],
+                "department": s["department"],
+                "prefix": s["prefix"],
+            }
+            for s in read.services(db)
+        ],
+        "last_event_id": last,
+        "at": read.local_iso(hall.now_iso()),
+    }
+
+
+def public_window_event(hall, number: int, at: str | None = None) -> dict | None:
+    """The `window` event for displays: the public window_json of one window, plus `at`."""
+    db = hall.store.db()
+    read = hall.engine.read
+    w = read.window(db, number)
+    if w is None:
+        return None
+    return {"at": at or read.local_iso(hall.now_iso()), **public_window(read.window_json(db, w))}
+
+
 class DisplayNamespace(Namespace):
+    """Hall displays and window displays: public, no login. A display may pass
+    `auth={"services": [...]}` (or the same in a `snapshot` request) to get only those
+    services' calls in its snapshot."""
+
     def on_connect(self, auth=None):
-        emit("snapshot", snapshot(_hall()))
+        emit("snapshot", public_snapshot(_hall(), services_filter(auth)))
 
     def on_snapshot(self, data=None):
-        return snapshot(_hall())
+        return public_snapshot(_hall(), services_filter(data))
 
 
 class KioskNamespace(Namespace):
@@ -96,12 +206,28 @@ class TicketNamespace(Namespace):
         return {"ok": True, "ticket": hall.engine.read.ticket_json(db, t)}
 
 
+def add_namespace(handler: Namespace) -> None:
+    """Register a namespace once per process, before socketio.init_app.
+
+    Flask-SocketIO builds a new server at every init_app (one per app) and re-registers
+    only the handlers kept in its list; on_namespace() after the first init_app would
+    reach the old server alone. Faces call this from their init_app.
+    """
+    if any(h.namespace == handler.namespace for h in socketio.namespace_handlers):
+        return
+    handler._set_socketio(socketio)
+    socketio.namespace_handlers.append(handler)
+
+
 def register_namespaces() -> None:
-    socketio.on_namespace(DisplayNamespace(DISPLAY))
-    socketio.on_namespace(CounterNamespace(COUNTER))
-    socketio.on_namespace(SupervisorNamespace(SUPERVISOR))
-    socketio.on_namespace(TicketNamespace(TICKET))
-    socketio.on_namespace(KioskNamespace(KIOSK))
+    for handler in (
+        DisplayNamespace(DISPLAY),
+        CounterNamespace(COUNTER),
+        SupervisorNamespace(SUPERVISOR),
+        TicketNamespace(TICKET),
+        KioskNamespace(KIOSK),
+    ):
+        add_namespace(handler)
 
 
 class Broadcaster:
@@ -132,8 +258,14 @@ class Broadcaster:
                 socketio.emit("called", called, namespace=ns)
             self._prerender(event.number, event.window)
         if isinstance(event, ev.WindowChanged):
-            for ns in (DISPLAY, COUNTER, SUPERVISOR):
+            for ns in (COUNTER, SUPERVISOR):
                 socketio.emit("window", payload, namespace=ns)
+            # Public displays: no clerk, no actor; the window's current ticket included.
+            self._public_window(event.number, event.at)
+        elif isinstance(event, ev.TicketEvent) and event.window:
+            # A ticket changed at a window (called, serving, finished...): the small
+            # screen above it follows.
+            self._public_window(event.window, event.at)
         if isinstance(event, ev.PrinterStatusChanged):
             socketio.emit("printer", payload, namespace=SUPERVISOR)
         if isinstance(event, ev.TicketEvent):
@@ -149,6 +281,15 @@ class Broadcaster:
             if event.window:
                 socketio.emit("ticket", payload, to=f"w{event.window}", namespace=COUNTER)
         socketio.emit("event", {"type": event.NAME, **payload}, namespace=SUPERVISOR)
+
+    def _public_window(self, number: int, at: str | None) -> None:
+        try:
+            data = public_window_event(self.hall, number, at)
+        except Exception:
+            log.exception("building the public window event failed")
+            return
+        if data is not None:
+            socketio.emit("window", data, namespace=DISPLAY)
 
     def _prerender(self, number, window) -> None:
         """Render the announcement WAV now, off the request, so the display's fetch is instant."""

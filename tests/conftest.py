@@ -22,6 +22,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import hall.auth as hall_auth  # noqa: E402
 from hall import create_app  # noqa: E402
 from hall.auth import create_user  # noqa: E402
 from hall.clock import FrozenClock  # noqa: E402
@@ -31,6 +32,8 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 TZ = ZoneInfo("Asia/Shanghai")
 PASSWORD = "correct-horse-42"
 CHROMIUM = "/usr/bin/chromium"
+# Hashing stays salted; only its work factor is lowered so tests can create many users.
+hall_auth.HASH_METHOD = "pbkdf2:sha256:1000"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
