@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--host")
         s.add_argument("--port", type=int)
         s.add_argument("--threads", type=int)
+    st = sub.add_parser("settings", help="print the configuration reference (markdown)")
+    st.add_argument("--readme", help="rewrite the reference block in this README instead")
     user = sub.add_parser("user", help="manage staff accounts")
     usub = user.add_subparsers(dest="user_command", required=True)
     add = usub.add_parser("add", help="add a user; the password is read from stdin")
@@ -166,6 +168,14 @@ def main(argv=None) -> int:
     try:
         if args.command == "user":
             return cmd_user_add(args)
+        if args.command == "settings":
+            from .settings import markdown, write_readme
+
+            if args.readme:
+                write_readme(args.readme)
+            else:
+                print(markdown(), end="")
+            return 0
         if args.command in handlers:
             return handlers[args.command](args)
         return EXTRA_COMMANDS[args.command][1](args)
