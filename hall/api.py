@@ -49,7 +49,9 @@ def issue_ticket():
         hall.auth.check_csrf()
     if priority:
         if actor is None:
-            raise Forbidden("绿色通道请到导办台由工作人员取号 (priority tickets are issued by staff)")
+            raise Forbidden(
+                "绿色通道请到导办台由工作人员取号 (priority tickets are issued by staff)"
+            )
         if not reason:
             raise Invalid("请填写优先原因 (priority_reason is required)")
     if actor is None and not hall.ticket_limiter.allow(client_address()):

@@ -44,18 +44,22 @@ def create_user(
     with store.write() as db:
         if list(db.query("SELECT 1 FROM users WHERE username = ?", [username])):
             raise Conflict(f"用户{username}已存在 (user exists)")
-        return db["users"].insert(
-            {
-                "username": username,
-                "password_hash": hash_password(password),
-                "role": role,
-                "display_name": display_name or username,
-                "staff_no": staff_no,
-                "windows": json.dumps(sorted(int(w) for w in windows)),
-                "active": 1,
-                "created_at": to_iso(now) if now else None,
-            }
-        ).last_pk
+        return (
+            db["users"]
+            .insert(
+                {
+                    "username": username,
+                    "password_hash": hash_password(password),
+                    "role": role,
+                    "display_name": display_name or username,
+                    "staff_no": staff_no,
+                    "windows": json.dumps(sorted(int(w) for w in windows)),
+                    "active": 1,
+                    "created_at": to_iso(now) if now else None,
+                }
+            )
+            .last_pk
+        )
 
 
 def actor_from_user(user: dict) -> Actor:
@@ -87,7 +91,9 @@ class Auth:
         with hall.store.write() as db:
             if self._throttled(db, username, address, now):
                 raise TooMany("登录失败次数过多，请稍后再试 (too many failed logins, try later)")
-            rows = list(db.query("SELECT * FROM users WHERE username = ? AND active = 1", [username]))
+            rows = list(
+                db.query("SELECT * FROM users WHERE username = ? AND active = 1", [username])
+            )
             user = rows[0] if rows else None
             ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password)
             if not (user and ok):
@@ -104,8 +110,14 @@ class Auth:
                 db.execute(
                     "INSERT INTO sessions (sid, user_id, csrf_token, created_at, expires_at, "
                     "address) VALUES (?, ?, ?, ?, ?, ?)",
-                    [sid, user["id"], csrf, to_iso(now), to_iso(now + timedelta(hours=hours)),
-                     address],
+                    [
+                        sid,
+                        user["id"],
+                        csrf,
+                        to_iso(now),
+                        to_iso(now + timedelta(hours=hours)),
+                        address,
+                    ],
                 )
                 db.execute("DELETE FROM login_failures WHERE username = ?", [username])
                 hall.engine.audit(db, actor_from_user(user), "login", f"user:{username}", now)
@@ -116,8 +128,12 @@ class Auth:
         session.clear()
         session["sid"] = sid
         session.permanent = True
-        return {"username": user["username"], "role": user["role"], "csrf_token": csrf,
-                "display_name": user["display_name"]}
+        return {
+            "username": user["username"],
+            "role": user["role"],
+            "csrf_token": csrf,
+            "display_name": user["display_name"],
+        }
 
     def logout(self) -> None:
         sid = session.get("sid")

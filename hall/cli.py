@@ -55,8 +55,13 @@ def cmd_user_add(args) -> int:
         password = sys.stdin.readline().rstrip("\n")
     windows = [int(w) for w in args.windows.split(",") if w.strip()] if args.windows else []
     create_user(
-        hall.store, args.name, password, args.role, windows=windows,
-        display_name=args.display_name or "", staff_no=args.staff_no or "",
+        hall.store,
+        args.name,
+        password,
+        args.role,
+        windows=windows,
+        display_name=args.display_name or "",
+        staff_no=args.staff_no or "",
         now=hall.clock.now(),
     )
     print(f"user {args.name} ({args.role}) added")
@@ -122,15 +127,25 @@ def cmd_demo(args) -> int:
                     [hash_password(password), username],
                 )
         else:
-            create_user(hall.store, username, password, role, display_name=name,
-                        staff_no=staff_no, now=hall.clock.now())
+            create_user(
+                hall.store,
+                username,
+                password,
+                role,
+                display_name=name,
+                staff_no=staff_no,
+                now=hall.clock.now(),
+            )
         print(f"  {username:<11} {role:<11} {password}")
     seed = EXTRA_COMMANDS.get("__demo_seed__")
     if seed:
         seed(hall)
     base = f"http://{host}:{port}"
-    print(f"\nOpen {base}/  (kiosk {base}/kiosk, display {base}/display, "
-          f"counter {base}/counter, supervisor {base}/supervisor)\n", flush=True)
+    print(
+        f"\nOpen {base}/  (kiosk {base}/kiosk, display {base}/display, "
+        f"counter {base}/counter, supervisor {base}/supervisor)\n",
+        flush=True,
+    )
     serve(app, host, port, args.threads or server["threads"])
     return 0
 

@@ -7,16 +7,16 @@ second and figures (waits, service levels, deadlines) can be checked exactly.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def to_iso(dt: datetime) -> str:
     """UTC timestamps as fixed-width ISO text, so they sort as strings in SQLite."""
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    return dt.astimezone(UTC).isoformat(timespec="milliseconds")
 
 
 def from_iso(text: str | None) -> datetime | None:
@@ -34,7 +34,7 @@ class FrozenClock(Clock):
     def __init__(self, start: datetime):
         if start.tzinfo is None:
             raise ValueError("FrozenClock needs an aware datetime")
-        self._now = start.astimezone(timezone.utc)
+        self._now = start.astimezone(UTC)
         self._lock = threading.Lock()
 
     def now(self) -> datetime:
@@ -43,7 +43,7 @@ class FrozenClock(Clock):
 
     def set(self, when: datetime) -> None:
         with self._lock:
-            self._now = when.astimezone(timezone.utc)
+            self._now = when.astimezone(UTC)
 
     def advance(self, seconds: float = 0, **kwargs) -> datetime:
         with self._lock:

@@ -63,7 +63,7 @@ class HallConfig:
 
 def parse_hhmm(value: Any, key: str) -> time:
     if not isinstance(value, str) or not re.fullmatch(r"\d{2}:\d{2}", value):
-        raise ConfigError(f"{key}: expected a time as \"HH:MM\", got {value!r}")
+        raise ConfigError(f'{key}: expected a time as "HH:MM", got {value!r}')
     hours, minutes = int(value[:2]), int(value[3:])
     if hours > 23 or minutes > 59:
         raise ConfigError(f"{key}: {value!r} is not a time of day")
@@ -176,9 +176,7 @@ def from_dict(raw: dict[str, Any], path: str | None = None) -> HallConfig:
         items = raw.get(name, [])
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ConfigError(f"[[{name}]]: expected an array of tables")
-        arrays[name] = [
-            _section(item, f"{name}[]", f"{name}[{i}]") for i, item in enumerate(items)
-        ]
+        arrays[name] = [_section(item, f"{name}[]", f"{name}[{i}]") for i, item in enumerate(items)]
     if os.environ.get("HALL_DATABASE"):
         sections["hall"]["database"] = os.environ["HALL_DATABASE"]
     cfg = HallConfig(

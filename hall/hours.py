@@ -62,7 +62,9 @@ class Hours:
         if nxt is None:
             return "大厅暂停服务 (the hall is closed)"
         label = f"{nxt:%Y-%m-%d} {WEEKDAY_CN[nxt.weekday()]} {nxt:%H:%M}"
-        return f"现在不在办理时间，下次开放时间：{label} (the hall is closed; opens {nxt.isoformat()})"
+        return (
+            f"现在不在办理时间，下次开放时间：{label} (the hall is closed; opens {nxt.isoformat()})"
+        )
 
     def add_working_days(self, start: date, days: int) -> date:
         """Deadline counting working days only (weekends and holidays skipped)."""

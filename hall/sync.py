@@ -46,7 +46,9 @@ def sync_config(store, cfg, now) -> dict[str, int]:
             changed["services"] += 1
         for win in cfg.windows:
             h = _hash(win)
-            row = list(db.query("SELECT config_hash FROM windows WHERE number = ?", [win["number"]]))
+            row = list(
+                db.query("SELECT config_hash FROM windows WHERE number = ?", [win["number"]])
+            )
             if row and row[0]["config_hash"] == h:
                 continue
             if row:

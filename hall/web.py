@@ -16,8 +16,9 @@ NUMBER_RE = re.compile(r"[A-Z]\d{3,4}")
 @bp.get("/")
 def index():
     hall = current_hall()
-    return render_template("index.html", hall=hall.cfg.hall, windows=hall.cfg.windows,
-                           kiosks=hall.cfg.kiosks)
+    return render_template(
+        "index.html", hall=hall.cfg.hall, windows=hall.cfg.windows, kiosks=hall.cfg.kiosks
+    )
 
 
 @bp.get("/healthz")

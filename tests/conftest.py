@@ -147,8 +147,14 @@ def free_port() -> int:
 class LiveServer:
     """`python -m hall serve` in a subprocess: the production server, on a temp database."""
 
-    def __init__(self, tmp: Path, config: str = TEST_CONFIG, settings: dict | None = None,
-                 port: int | None = None, extra_env: dict | None = None):
+    def __init__(
+        self,
+        tmp: Path,
+        config: str = TEST_CONFIG,
+        settings: dict | None = None,
+        port: int | None = None,
+        extra_env: dict | None = None,
+    ):
         self.tmp = tmp
         self.db_path = str(tmp / "live.sqlite3")
         self.config = config
@@ -174,9 +180,22 @@ class LiveServer:
     def start(self) -> LiveServer:
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hall", "serve", "--host", "127.0.0.1",
-             "--port", str(self.port), "--threads", "64"],
-            cwd=str(ROOT), env=self.env(), stdout=log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "hall",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--threads",
+                "64",
+            ],
+            cwd=str(ROOT),
+            env=self.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = time.monotonic() + 30
@@ -209,8 +228,15 @@ class LiveServer:
         args = [sys.executable, "-m", "hall", "user", "add", username, "--role", role]
         if windows:
             args += ["--windows", windows]
-        subprocess.run(args, input=password + "\n", text=True, check=True, cwd=str(ROOT),
-                       env=self.env(), capture_output=True)
+        subprocess.run(
+            args,
+            input=password + "\n",
+            text=True,
+            check=True,
+            cwd=str(ROOT),
+            env=self.env(),
+            capture_output=True,
+        )
 
     def session(self, username=None, role="clerk"):
         """A requests.Session logged in as username (created if needed), with CSRF."""

@@ -7,8 +7,18 @@ import pytest
 from .conftest import local
 
 TICKET_FIELDS = {
-    "id", "number", "service", "service_name", "status", "priority", "issued_at", "called_at",
-    "finished_at", "window", "waiting_ahead", "eta_minutes",
+    "id",
+    "number",
+    "service",
+    "service_name",
+    "status",
+    "priority",
+    "issued_at",
+    "called_at",
+    "finished_at",
+    "window",
+    "waiting_ahead",
+    "eta_minutes",
 }
 
 
@@ -99,8 +109,11 @@ def test_broken_bodies_are_400(client, data, ctype):
 
 
 def test_huge_body_is_413(client, hall):
-    r = client.post("/api/tickets", data=b'{"service": "' + b"x" * (1024 * 1024 + 10) + b'"}',
-                    content_type="application/json")
+    r = client.post(
+        "/api/tickets",
+        data=b'{"service": "' + b"x" * (1024 * 1024 + 10) + b'"}',
+        content_type="application/json",
+    )
     assert r.status_code == 413
     assert "1MB" in r.get_json()["error"]
     assert hall.store.db().execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 0
@@ -125,15 +138,18 @@ def test_rate_limit_per_address(tmp_path, clock):
 
     from .conftest import TEST_CONFIG
 
-    app = create_app({
-        "HALL_CONFIG": TEST_CONFIG, "DATABASE": str(tmp_path / "r.sqlite3"), "CLOCK": clock,
-        "HALL": {"security": {"ticket_rate_limit_per_minute": 3}},
-    })
+    app = create_app(
+        {
+            "HALL_CONFIG": TEST_CONFIG,
+            "DATABASE": str(tmp_path / "r.sqlite3"),
+            "CLOCK": clock,
+            "HALL": {"security": {"ticket_rate_limit_per_minute": 3}},
+        }
+    )
     c = app.test_client()
     codes = [c.post("/api/tickets", json={"service": "SB"}).status_code for _ in range(4)]
     assert codes == [201, 201, 201, 429]
-    other = c.post("/api/tickets", json={"service": "SB"},
-                   environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    other = c.post("/api/tickets", json={"service": "SB"}, environ_base={"REMOTE_ADDR": "10.0.0.9"})
     assert other.status_code == 201
 
 
@@ -141,8 +157,9 @@ def test_staff_issue_priority_with_reason(staff, client):
     guide = staff("guide")
     r = guide.post("/api/tickets", json={"service": "SB", "priority": True})
     assert r.status_code == 400  # the reason is required
-    r = guide.post("/api/tickets", json={"service": "SB", "priority": True,
-                                          "priority_reason": "残疾人"})
+    r = guide.post(
+        "/api/tickets", json={"service": "SB", "priority": True, "priority_reason": "残疾人"}
+    )
     assert r.status_code == 201 and r.get_json()["priority"] is True
 
 
@@ -174,8 +191,14 @@ def test_transfer_validation(clerk_at, client):
     c1 = clerk_at(1)
     issue(client, "SB")
     tid = c1.post("/api/windows/1/call-next").get_json()["ticket"]["id"]
-    for body in ({}, {"window": "2"}, {"service": 3}, {"service": "BDC", "window": 2},
-                 {"window": 2, "note": 5}, {"window": 2, "note": "x" * 501}):
+    for body in (
+        {},
+        {"window": "2"},
+        {"service": 3},
+        {"service": "BDC", "window": 2},
+        {"window": 2, "note": 5},
+        {"window": 2, "note": "x" * 501},
+    ):
         r = c1.post(f"/api/tickets/{tid}/transfer", json=body)
         assert r.status_code == 400, body
     r = c1.post(f"/api/tickets/{tid}/transfer", json={"window": 2, "note": "请复核"})

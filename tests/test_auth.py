@@ -93,8 +93,23 @@ def test_user_add_cli_reads_password_from_stdin(tmp_path):
     db = tmp_path / "cli.sqlite3"
     env = {"HALL_CONFIG": TEST_CONFIG, "HALL_DATABASE": str(db), "PATH": "/usr/bin:/bin"}
     r = subprocess.run(
-        [sys.executable, "-m", "hall", "user", "add", "wang", "--role", "clerk", "--windows", "1,3"],
-        input="s3cret-pass\n", text=True, capture_output=True, cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "hall",
+            "user",
+            "add",
+            "wang",
+            "--role",
+            "clerk",
+            "--windows",
+            "1,3",
+        ],
+        input="s3cret-pass\n",
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
     )
     assert r.returncode == 0, r.stderr
     assert "s3cret-pass" not in r.stdout + r.stderr
@@ -107,11 +122,19 @@ def test_user_add_cli_reads_password_from_stdin(tmp_path):
     assert "s3cret-pass" not in row["password_hash"] and row["windows"] == "[1, 3]"
     bad = subprocess.run(
         [sys.executable, "-m", "hall", "user", "add", "li", "--role", "clerk"],
-        input="short\n", text=True, capture_output=True, cwd=ROOT, env=env,
+        input="short\n",
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
     )
     assert bad.returncode == 1 and "8" in bad.stderr
     dup = subprocess.run(
         [sys.executable, "-m", "hall", "user", "add", "wang", "--role", "admin"],
-        input="another-pass\n", text=True, capture_output=True, cwd=ROOT, env=env,
+        input="another-pass\n",
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
     )
     assert dup.returncode == 1 and "exists" in dup.stderr

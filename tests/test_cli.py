@@ -16,8 +16,14 @@ from .conftest import ROOT, TEST_CONFIG, free_port
 
 def run(args, tmp_path, **kw):
     env = {**os.environ, "HALL_CONFIG": TEST_CONFIG, "HALL_DATABASE": str(tmp_path / "c.db")}
-    return subprocess.run([sys.executable, "-m", "hall", *args], capture_output=True, text=True,
-                          cwd=ROOT, env=env, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "hall", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        **kw,
+    )
 
 
 def test_init_creates_the_database(tmp_path):
@@ -39,8 +45,13 @@ def test_demo_serves_the_demo_hall_with_printed_accounts(tmp_path):
     env = {**os.environ, "HALL_DATABASE": str(tmp_path / "demo.sqlite3")}
     env.pop("HALL_CONFIG", None)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hall", "demo", "--port", str(port)], cwd=ROOT, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        [sys.executable, "-m", "hall", "demo", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
     )
     try:
         lines = []
@@ -64,8 +75,9 @@ def test_demo_serves_the_demo_hall_with_printed_accounts(tmp_path):
         services = requests.get(base + "/api/services", timeout=5).json()
         assert len(services) >= 12  # the shipped county hall
         assert all(s["open"] for s in services if s["daily_quota"] is None)  # any hour
-        r = requests.post(base + "/api/login",
-                          json={"username": "supervisor", "password": accounts["supervisor"]})
+        r = requests.post(
+            base + "/api/login", json={"username": "supervisor", "password": accounts["supervisor"]}
+        )
         assert r.status_code == 200 and r.json()["role"] == "supervisor"
         t = requests.post(base + "/api/tickets", json={"service": "BDC"}, timeout=10)
         assert t.status_code == 201 and re.fullmatch(r"A\d{3}", t.json()["number"])

@@ -20,10 +20,14 @@ def _app(db_path):
     sys.path.insert(0, str(ROOT))
     from hall import create_app
 
-    return create_app({
-        "HALL_CONFIG": TEST_CONFIG, "DATABASE": db_path, "NO_VOICE": True,
-        "HALL": {"hours": {"always_open": True}},
-    })
+    return create_app(
+        {
+            "HALL_CONFIG": TEST_CONFIG,
+            "DATABASE": db_path,
+            "NO_VOICE": True,
+            "HALL": {"hours": {"always_open": True}},
+        }
+    )
 
 
 def issuer(db_path, index, start, out):
@@ -73,8 +77,9 @@ def test_four_issuers_two_callers(tmp_path):
     issuers_done = ctx.Event()
     out = ctx.Queue()
     procs = [ctx.Process(target=issuer, args=(db_path, i, start, out)) for i in range(ISSUERS)]
-    procs += [ctx.Process(target=caller, args=(db_path, w, start, issuers_done, out))
-              for w in (1, 3)]
+    procs += [
+        ctx.Process(target=caller, args=(db_path, w, start, issuers_done, out)) for w in (1, 3)
+    ]
     for p in procs:
         p.start()
     start.set()
@@ -99,9 +104,12 @@ def test_four_issuers_two_callers(tmp_path):
     assert len(served) == total and len(set(served)) == total  # every ticket served once
 
     db = app.extensions["hall"].store.db()
-    rows = list(db.query(
-        "SELECT ticket_id, SUM(kind = 'called') AS calls, SUM(kind = 'finished') AS fin "
-        "FROM ticket_events GROUP BY ticket_id"))
+    rows = list(
+        db.query(
+            "SELECT ticket_id, SUM(kind = 'called') AS calls, SUM(kind = 'finished') AS fin "
+            "FROM ticket_events GROUP BY ticket_id"
+        )
+    )
     assert len(rows) == total
     assert all(r["calls"] == 1 and r["fin"] == 1 for r in rows)
     assert db.execute("SELECT COUNT(*) FROM tickets WHERE status = 'done'").fetchone()[0] == total

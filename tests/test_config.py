@@ -90,9 +90,13 @@ def test_start_up_stops_on_a_wrong_config(tmp_path):
         '[[services]]\ncode="SB"\nname="社保"\ndepartment="人社局"\nprefix="B"\n'
         '[[windows]]\nnumber=1\nservices=["XX"]\n'
     )
-    r = subprocess.run([sys.executable, "-m", "hall", "--config", str(cfg), "init"],
-                       capture_output=True, text=True, cwd=ROOT,
-                       env={"PATH": "/usr/bin:/bin", "HALL_DATABASE": str(tmp_path / "d.db")})
+    r = subprocess.run(
+        [sys.executable, "-m", "hall", "--config", str(cfg), "init"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "HALL_DATABASE": str(tmp_path / "d.db")},
+    )
     assert r.returncode == 2
     assert "windows[0].services: unknown service code 'XX'" in r.stderr
 

@@ -22,8 +22,12 @@ def engine(hall):
 
 def events_of(hall, ticket_id):
     db = hall.store.db()
-    return [r["kind"] for r in db.query(
-        "SELECT kind FROM ticket_events WHERE ticket_id = ? ORDER BY id", [ticket_id])]
+    return [
+        r["kind"]
+        for r in db.query(
+            "SELECT kind FROM ticket_events WHERE ticket_id = ? ORDER BY id", [ticket_id]
+        )
+    ]
 
 
 def open_at(engine, window, actor):
@@ -113,13 +117,19 @@ def test_call_next_order(engine, clock):
     open_at(engine, 3, CLERK3)  # primary SB, YB, GJJ; secondary BDC
     tickets = {}
     for name, service, prio in [
-        ("gjj", "GJJ", False), ("yb", "YB", False), ("sb", "SB", False),
-        ("prio", "SB", True), ("bdc", "BDC", False), ("yb2", "YB", False),
+        ("gjj", "GJJ", False),
+        ("yb", "YB", False),
+        ("sb", "SB", False),
+        ("prio", "SB", True),
+        ("bdc", "BDC", False),
+        ("yb2", "YB", False),
         ("prio2", "YB", True),
     ]:
         clock.advance(60)
         tickets[name] = engine.issue(
-            service, priority=prio, priority_reason="老年人" if prio else "",
+            service,
+            priority=prio,
+            priority_reason="老年人" if prio else "",
             actor=BOSS if prio else None,
         )
     # window 3 takes the oldest priority ticket and sends it to window 1
@@ -162,8 +172,7 @@ def test_transfer_to_a_service_goes_to_the_head_of_that_queue(engine, hall, cloc
     assert engine.call_next(2, CLERK2)["id"] == sb["id"]
     engine.finish(sb["id"], CLERK2)
     assert engine.call_next(2, CLERK2)["id"] == waiting[0]["id"]
-    assert events_of(hall, sb["id"]) == [
-        "issued", "called", "transferred", "called", "finished"]
+    assert events_of(hall, sb["id"]) == ["issued", "called", "transferred", "called", "finished"]
 
 
 def test_secondary_only_when_primaries_are_empty(engine, clock):
@@ -259,8 +268,14 @@ def test_requeue_limit_is_configurable(tmp_path, clock):
 
     from .conftest import TEST_CONFIG
 
-    app = create_app({"HALL_CONFIG": TEST_CONFIG, "DATABASE": str(tmp_path / "x.sqlite3"),
-                      "CLOCK": clock, "HALL": {"queue": {"requeue_limit": 0}}})
+    app = create_app(
+        {
+            "HALL_CONFIG": TEST_CONFIG,
+            "DATABASE": str(tmp_path / "x.sqlite3"),
+            "CLOCK": clock,
+            "HALL": {"queue": {"requeue_limit": 0}},
+        }
+    )
     engine = app.extensions["hall"].engine
     engine.open_window(1, CLERK1)
     engine.issue("SB")

@@ -13,7 +13,9 @@ CALLED_FIELDS = {"number", "window", "window_name", "service", "service_name", "
 
 
 def received(client, name):
-    return [m["args"][0] for m in client.get_received(client.namespace_default) if m["name"] == name]
+    return [
+        m["args"][0] for m in client.get_received(client.namespace_default) if m["name"] == name
+    ]
 
 
 def test_display_gets_a_snapshot_on_connect(app, client, clerk_at):
@@ -75,7 +77,9 @@ def test_phone_follows_only_its_own_ticket(app, client, clerk_at):
     ack = tc.emit("follow", {"token": mine["token"]}, namespace="/ticket", callback=True)
     assert ack["ok"] and ack["ticket"]["number"] == mine["number"]
     assert "token" not in ack["ticket"]
-    assert tc.emit("follow", {"token": "guess"}, namespace="/ticket", callback=True) == {"ok": False}
+    assert tc.emit("follow", {"token": "guess"}, namespace="/ticket", callback=True) == {
+        "ok": False
+    }
     tc.get_received("/ticket")
     c1 = clerk_at(1)
     c1.post("/api/windows/1/call-next")  # calls mine
@@ -107,8 +111,10 @@ def test_real_client_against_the_running_server(live_server):
         clerk = live_server.session("clerk1")
         assert clerk.post(live_server.url + "/api/windows/1/open").status_code == 200
         t = requests.post(live_server.url + "/api/tickets", json={"service": "YB"}).json()
-        assert clerk.post(live_server.url + "/api/windows/1/call-next").json()["ticket"]["number"] \
+        assert (
+            clerk.post(live_server.url + "/api/windows/1/call-next").json()["ticket"]["number"]
             == t["number"]
+        )
         assert got_call.wait(5)
         assert calls[0]["number"] == t["number"] and calls[0]["window"] == 1
         assert calls[0]["audio"] == f"/audio/call/{t['number']}/1.wav"
