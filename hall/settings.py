@@ -74,6 +74,10 @@ SETTINGS: list[Setting] = [
     _s("printer", "mode", "image", "image (any ESC/POS printer) | text (Chinese firmware)."),
     _s("printer", "font", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc", "CJK font for image mode."),
     _s("printer", "footer", "请留意叫号，过号请重新取号", "Closing line on every ticket."),
+    _s("printer", "check_status", True, "Ask the printer for paper/online status (false for print servers that never answer)."),
+    _s("printer", "profile", "", "python-escpos printer profile name (e.g. TM-T88V); empty = default."),
+    _s("printer", "in_ep", 0x82, "usb: IN endpoint (status replies)."),
+    _s("printer", "out_ep", 0x01, "usb: OUT endpoint."),
     # [[kiosks]]
     _s("kiosks[]", "id", REQUIRED, "Kiosk id used in /kiosk/<id>."),
     _s("kiosks[]", "name", "", "Kiosk name."),

@@ -11,7 +11,7 @@ import unicodedata
 
 from escpos.constants import QR_ECLEVEL_M
 
-from .render import _clean, render_ticket, wrap_text
+from .render import clean_text, render_ticket, wrap_text
 from .slip import QR_CAPTION, TicketSlip
 
 ESC_INIT = b"\x1b\x40"  # ESC @  initialise printer
@@ -70,7 +70,7 @@ def _gb(text: str) -> bytes:
 
 
 def _text_lines(printer, text: str, cols: int) -> None:
-    text = _clean(text)
+    text = clean_text(text)
     if not text:
         return
     for line in wrap_text(text, lambda s: _display_width(s) <= cols):
@@ -128,9 +128,7 @@ def _print_text(printer, slip: TicketSlip, width_dots: int) -> None:
     _text_lines(printer, slip.issued_text, cols)
     raw(LF)
     # Centered by ESC a 1 (escpos refuses center=True for native codes).
-    printer.qr(
-        slip.qr_url, ec=QR_ECLEVEL_M, size=6 if width_dots >= 576 else 4, native=True
-    )
+    printer.qr(slip.qr_url, ec=QR_ECLEVEL_M, size=6 if width_dots >= 576 else 4, native=True)
     raw(LF)
     _text_lines(printer, QR_CAPTION, cols)
     _text_lines(printer, slip.footer, cols)

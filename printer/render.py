@@ -43,9 +43,7 @@ def resolve_font_path(font_path: str | None = None) -> str:
     for candidate in _FALLBACK_FONTS:
         if os.path.isfile(candidate):
             return candidate
-    raise FileNotFoundError(
-        "no CJK font found; install fonts-wqy-microhei or set font_path"
-    )
+    raise FileNotFoundError("no CJK font found; install fonts-wqy-microhei or set font_path")
 
 
 @functools.lru_cache(maxsize=64)
@@ -53,7 +51,7 @@ def _font(path: str, size: int) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size=size, index=0)
 
 
-def _clean(text: str) -> str:
+def clean_text(text: str) -> str:
     """Drop control characters (they would be ESC/POS commands in text mode)."""
     return "".join(
         " " if ch in "\t\r\n" else ch
@@ -101,9 +99,7 @@ def wrap_text(text: str, fits) -> list[str]:
 
 def qr_matrix(url: str) -> list[list[bool]]:
     """QR modules (no quiet zone), error correction M."""
-    qr = qrcode.QRCode(
-        error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=0
-    )
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=1, border=0)
     qr.add_data(url)
     qr.make(fit=True)
     return qr.get_matrix()
@@ -119,9 +115,7 @@ def qr_module_size(modules: int, width_dots: int) -> int:
     with_quiet = modules + 8
     size = max(minimum, min(10, int(width_dots * 0.5) // with_quiet))
     if modules * size > width_dots - 16:
-        raise ValueError(
-            f"qr_url too long for a {width_dots}-dot ticket ({modules} modules)"
-        )
+        raise ValueError(f"qr_url too long for a {width_dots}-dot ticket ({modules} modules)")
     return size
 
 
@@ -155,21 +149,17 @@ class _Canvas:
     def text_width(self, text: str, font, stroke: int = 0) -> int:
         if not text:
             return 0
-        left, _, right, _ = self.draw.textbbox(
-            (0, 0), text, font=font, stroke_width=stroke
-        )
+        left, _, right, _ = self.draw.textbbox((0, 0), text, font=font, stroke_width=stroke)
         return right - left
 
     def lines(self, text: str, size: float, gap: float = 6, stroke: int = 0):
         """Centered, wrapped paragraph. Returns the number of lines drawn."""
-        text = _clean(text)
+        text = clean_text(text)
         if not text:
             return 0
         font = self.font(size)
         avail = self.width - 2 * self.margin
-        wrapped = wrap_text(
-            text, lambda s: self.text_width(s, font, stroke) <= avail
-        )
+        wrapped = wrap_text(text, lambda s: self.text_width(s, font, stroke) <= avail)
         ascent, descent = font.getmetrics()
         for line in wrapped:
             w = self.text_width(line, font, stroke)
@@ -187,7 +177,7 @@ class _Canvas:
 
     def big_number(self, number: str, size: float) -> None:
         """The ticket number: as large as fits the width, ink-box centered."""
-        number = _clean(number) or "?"
+        number = clean_text(number) or "?"
         avail = self.width - 2 * self.margin
         px = self.px(size)
         while True:
@@ -216,9 +206,7 @@ class _Canvas:
         if dashed:
             dash = self.px(10)
             for x in range(x0, x1, dash * 2):
-                self.draw.rectangle(
-                    (x, self.y, min(x + dash, x1) - 1, self.y + t - 1), fill=0
-                )
+                self.draw.rectangle((x, self.y, min(x + dash, x1) - 1, self.y + t - 1), fill=0)
         else:
             self.draw.rectangle((x0, self.y, x1 - 1, self.y + t - 1), fill=0)
         self.y += t
@@ -264,8 +252,8 @@ def render_ticket(
         c.space(18)
         c.big_number(slip.number, 190)
         c.space(20)
-        c.lines(slip.service_name, 40, gap=6, stroke=1)
-        if _clean(slip.window_hint):
+        c.lines(slip.service_name, 40, gap=6, stroke=1 if width_dots >= 576 else 0)
+        if clean_text(slip.window_hint):
             c.space(2)
             c.lines(slip.window_hint, 28)
         c.space(10)

@@ -7,10 +7,14 @@
 2. a fresh connection is opened (``printer.open()``; network connect uses the
    timeout);
 3. where the transport can answer (network/usb/serial, ``check_status``), the
-   printer is asked for its real-time status with ``query_status(DLE EOT n)``:
-   n=1 online/offline, n=4 roll paper sensor, and n=2 (offline cause) when it
-   says offline; the reply byte is read with the same masks as escpos'
-   ``is_online()``/``paper_status()``;
+   printer is asked for its real-time status the way escpos' ``query_status()``
+   does (``_raw(DLE EOT n)`` then ``_read()``), but with a deadline-bounded
+   timeout and a checked reply: n=1 online/offline, n=4 roll paper sensor, and
+   n=2 (offline cause) when it says offline. The byte is decoded with escpos'
+   own masks (RT_MASK_ONLINE / RT_MASK_NOPAPER / RT_MASK_LOWPAPER). escpos'
+   ``is_online()``/``paper_status()`` are not used because they cannot tell
+   "no answer" from a status: an empty reply makes ``paper_status()`` return 2
+   ("paper adequate") and ``is_online()`` return False;
 4. the job is sent in one ``printer._raw(job)`` call;
 5. the status is queried again: a reply proves the printer read every byte
    before it (TCP is ordered) and catches a connection dropped mid-job or paper
@@ -30,9 +34,9 @@ import os
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone, tzinfo
-from typing import Callable
+from datetime import UTC, datetime, tzinfo
 
 from escpos.constants import (
     RT_MASK_LOWPAPER,
@@ -45,7 +49,14 @@ from escpos.exceptions import DeviceNotFoundError
 from .layout import MODES, print_slip
 from .render import resolve_font_path
 from .slip import TicketSlip
-from .transport import DEFAULT_TIMEOUT, config_driver, config_timeout, make_printer
+from .transport import (
+    DEFAULT_TIMEOUT,
+    config_driver,
+    config_font,
+    config_timeout,
+    config_width_dots,
+    make_printer,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +81,10 @@ MSG_BUSY = ("打印机忙", "printer busy")
 MSG_CONFIG = ("打印机配置错误", "printer configuration error")
 MSG_RENDER = ("凭条生成失败", "could not build the ticket")
 MSG_DRIVER = ("打印机驱动错误", "printer driver error")
+MSG_BAD_REPLY = (
+    "打印机应答异常（不是ESC/POS打印机？）",
+    "unexpected reply, not an ESC/POS printer?",
+)
 MSG_NO_DEVICE = ("打印设备不存在或不可写", "printer device file missing or not writable")
 
 # DLE EOT 2 (offline cause) bits -> (中文, English)
@@ -162,10 +177,11 @@ class PrintService:
         self.driver = str(self.cfg.get("driver") or "").strip().lower() or "?"
         self.mode = str(self.cfg.get("mode") or "image").strip().lower()
         self.check_status = _as_bool(self.cfg.get("check_status"), True)
-        self.font_path = self.cfg.get("font_path") or None
+        self.font_path = config_font(self.cfg)
         self.last_output: bytes | None = None  # bytes of the last job (any driver)
         self._lock = threading.Lock()
-        self._notify_lock = threading.Lock()
+        # Re-entrant: an on_status callback may call status().
+        self._notify_lock = threading.RLock()
         self._stuck: threading.Thread | None = None
         self._state = {
             "status": "unknown",
@@ -180,16 +196,13 @@ class PrintService:
         try:
             self.driver = config_driver(self.cfg)
             self.timeout = config_timeout(self.cfg)
-            self.width_dots = int(self.cfg.get("width_dots") or 576)
-            if self.width_dots < 256 or self.width_dots % 8:
-                raise ValueError(
-                    f"printer config: 'width_dots' must be 576 or 384, got {self.width_dots}"
-                )
+            self.width_dots = config_width_dots(self.cfg)
             if self.mode not in MODES:
                 raise ValueError(f"printer config: 'mode' must be one of {MODES}")
             make_printer(self.cfg)  # validates the driver keys; does not open
         except (ValueError, TypeError, RuntimeError) as exc:
-            self._config_error = _msg(*MSG_CONFIG, str(exc))
+            kind = MSG_DRIVER if isinstance(exc, RuntimeError) else MSG_CONFIG
+            self._config_error = _msg(*kind, str(exc))
             self._state.update(status="error", last_error=self._config_error)
             self._notified = None  # the first change is reported
             log.warning("printer %s: %s", name, self._config_error)
@@ -198,7 +211,9 @@ class PrintService:
 
     @property
     def budget(self) -> float:
-        """Upper bound (seconds) for one print() or check()."""
+        """Upper bound (seconds) for the printer I/O of one print() or check().
+        print() adds the time to render the ticket (tens of ms) and, if another
+        job holds the printer, up to one budget of waiting for it."""
         return 2 * self.timeout
 
     def status(self) -> dict:
@@ -206,11 +221,10 @@ class PrintService:
             return self._snapshot()
 
     def print(self, slip: TicketSlip) -> PrintResult:
-        deadline = time.monotonic() + self.budget
         if not self._lock.acquire(timeout=max(0.0, self.budget - _GRACE)):
             return PrintResult(False, _msg(*MSG_BUSY), self._state["status"])
         try:
-            outcome = self._print_locked(slip, deadline)
+            outcome = self._print_locked(slip)
             self._apply(outcome)
         finally:
             self._lock.release()
@@ -250,7 +264,7 @@ class PrintService:
                 status=outcome.status,
                 last_error=outcome.error,
                 paper_low=bool(outcome.paper_low),
-                checked_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                checked_at=datetime.now(UTC).isoformat(timespec="seconds"),
             )
         if outcome.error:
             log.warning("printer %s: %s", self.name, outcome.error)
@@ -271,25 +285,24 @@ class PrintService:
 
     def _build_job(self, slip: TicketSlip) -> bytes:
         if self.hall_tz is not None and slip.issued_at.tzinfo is not None:
-            slip = dataclasses.replace(
-                slip, issued_at=slip.issued_at.astimezone(self.hall_tz)
-            )
+            slip = dataclasses.replace(slip, issued_at=slip.issued_at.astimezone(self.hall_tz))
         buf = make_printer({"driver": "dummy", "profile": self.cfg.get("profile")})
         font = resolve_font_path(self.font_path) if self.mode == "image" else None
         print_slip(buf, slip, mode=self.mode, width_dots=self.width_dots, font_path=font)
         return buf.output
 
-    def _print_locked(self, slip: TicketSlip, deadline: float) -> _Outcome:
+    def _print_locked(self, slip: TicketSlip) -> _Outcome:
         if self._config_error:
             return _Outcome("error", self._config_error)
         try:
-            job = self._build_job(slip)
+            job = self._build_job(slip)  # CPU only (~40 ms), not in the I/O budget
         except Exception as exc:
             log.exception("printer %s: cannot build ticket", self.name)
             return _Outcome("error", _msg(*MSG_RENDER, _describe(exc)))
         self.last_output = job
         if self.driver == "dummy":
             return _Outcome("ok")
+        deadline = time.monotonic() + self.budget
         return self._run(lambda: self._send(job, deadline), deadline)
 
     def _check_locked(self, deadline: float) -> _Outcome:
@@ -326,10 +339,19 @@ class PrintService:
         worker.join(max(0.0, deadline - time.monotonic()) + _GRACE)
         if worker.is_alive():
             self._stuck = worker
-            return _Outcome(
-                "error", _msg(*MSG_TIMEOUT, f"no answer within {self.budget:g}s")
-            )
+            return _Outcome("error", _msg(*MSG_TIMEOUT, f"no answer within {self.budget:g}s"))
         return box["outcome"]
+
+    def _where(self) -> str:
+        """Where the printer is, for error messages (staff fix it from this)."""
+        c = self.cfg
+        if self.driver == "network":
+            return f"{c.get('host')}:{c.get('port') or 9100}"
+        if self.driver == "usb":
+            return f"usb {c.get('vendor_id')}:{c.get('product_id')}"
+        if self.driver == "serial":
+            return str(c.get("device"))
+        return str(c.get("path") or self.driver)
 
     def _remaining(self, deadline: float) -> float:
         return deadline - time.monotonic()
@@ -358,7 +380,9 @@ class PrintService:
             except RuntimeError as exc:  # missing pyusb / pyserial
                 raise PrinterFault("error", _msg(*MSG_DRIVER, str(exc))) from exc
             except (DeviceNotFoundError, OSError) as exc:
-                raise PrinterFault("offline", _msg(*MSG_CONNECT, _describe(exc))) from exc
+                raise PrinterFault(
+                    "offline", _msg(*MSG_CONNECT, f"{self._where()}: {_describe(exc)}")
+                ) from exc
             paper_low = False
             if query:
                 paper_low = self._check_ready(printer, deadline, "offline")
@@ -381,27 +405,32 @@ class PrintService:
             except Exception:
                 pass
 
-    def _query(self, printer, n: int, deadline: float, fail: str, after: bool) -> int | None:
-        """One DLE EOT n round trip. Returns the status byte, or None if the
-        reply is not a status byte. No reply -> PrinterFault(fail)."""
-        remaining = self._remaining(deadline)
+    def _query(self, printer, n: int, deadline: float, fail: str, after: bool) -> int:
+        """One DLE EOT n round trip: what escpos' query_status() does, with a
+        deadline-bounded timeout and a checked reply. Returns the status byte.
+
+        No reply, EOF or a timeout -> PrinterFault(fail); a reply that is not a
+        status byte (e.g. "HTTP/1.1 400" from a wrong port) -> "error".
+        """
         lost = MSG_DROPPED if after else MSG_NO_REPLY
-        if remaining <= 0.05:
+        step = min(self.timeout, self._remaining(deadline))
+        if step <= 0.05:
             raise PrinterFault(fail, _msg(*lost, "timed out"))
-        self._set_io_timeout(printer, min(self.timeout, remaining))
+        self._set_io_timeout(printer, step)
         try:
-            reply = printer.query_status(RT_STATUS + bytes((n,)))
-        except (TimeoutError, socket.timeout) as exc:
-            raise PrinterFault(
-                fail, _msg(*lost, f"no status reply within {min(self.timeout, remaining):g}s")
-            ) from exc
+            printer._raw(RT_STATUS + bytes((n,)))
+            reply = bytes(printer._read())
+            if not reply:
+                raise PrinterFault(fail, _msg(*lost, "connection closed or no status reply"))
+            # One query, one reply byte: bits 1 and 4 set, bits 0 and 7 clear.
+            # Tolerate a few stray bytes before it; a long reply is not a printer.
+            if len(reply) <= 4 and reply[-1] & 0x93 == 0x12:
+                return reply[-1]
+            raise PrinterFault("error", _msg(*MSG_BAD_REPLY, repr(reply[:24])))
+        except TimeoutError as exc:
+            raise PrinterFault(fail, _msg(*lost, f"no status reply within {step:g}s")) from exc
         except OSError as exc:
             raise PrinterFault(fail, _msg(*lost, _describe(exc))) from exc
-        if not reply:
-            raise PrinterFault(fail, _msg(*lost, "connection closed or no status reply"))
-        byte = reply[-1]
-        # Every DLE EOT reply has bit 1 and bit 4 set, bits 0 and 7 clear.
-        return byte if byte & 0x93 == 0x12 else None
 
     def _check_ready(self, printer, deadline: float, fail: str, after: bool = False) -> bool:
         """Raise PrinterFault unless the printer is online with paper.
@@ -409,10 +438,12 @@ class PrintService:
         online = self._query(printer, 1, deadline, fail, after)
         paper = self._query(printer, 4, deadline, fail, after)
         when = ("打印中", "during the job: ") if after else ("", "")
-        if paper is not None and paper & RT_MASK_NOPAPER == RT_MASK_NOPAPER:
-            raise PrinterFault("paper_out", _msg(when[0] + MSG_PAPER_OUT[0], when[1] + MSG_PAPER_OUT[1]))
-        if online is not None and online & RT_MASK_ONLINE:
-            cause = self._query(printer, 2, deadline, fail, after) or 0
+        if paper & RT_MASK_NOPAPER == RT_MASK_NOPAPER:
+            raise PrinterFault(
+                "paper_out", _msg(when[0] + MSG_PAPER_OUT[0], when[1] + MSG_PAPER_OUT[1])
+            )
+        if online & RT_MASK_ONLINE:
+            cause = self._query(printer, 2, deadline, fail, after)
             if cause & 0x20:
                 raise PrinterFault("paper_out", _msg(*MSG_PAPER_OUT))
             cn = "、".join(c for bit, c, _ in _OFFLINE_CAUSES if cause & bit)
@@ -421,4 +452,4 @@ class PrintService:
                 "offline",
                 _msg(MSG_OFFLINE[0] + (f"（{cn}）" if cn else ""), MSG_OFFLINE[1], en or None),
             )
-        return paper is not None and paper & RT_MASK_LOWPAPER == RT_MASK_LOWPAPER
+        return paper & RT_MASK_LOWPAPER == RT_MASK_LOWPAPER

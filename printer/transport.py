@@ -34,15 +34,15 @@ PRINTER_SETTINGS: list[tuple[str, object, str]] = [
     ),
     (
         "vendor_id",
-        None,
-        "USB 厂商ID Vendor id (driver=usb): int or hex string, e.g. 0x0416 or 0416",
+        0,
+        "USB 厂商ID Vendor id (driver=usb): int or hex string, e.g. 0x0416 or 0416 (0 = unset)",
     ),
-    ("product_id", None, "USB 产品ID Product id (driver=usb): int or hex string"),
+    ("product_id", 0, "USB 产品ID Product id (driver=usb): int or hex string (0 = unset)"),
     ("in_ep", 0x82, "USB IN endpoint (driver=usb, status replies)"),
     ("out_ep", 0x01, "USB OUT endpoint (driver=usb)"),
     ("device", "", "串口设备 Serial device, e.g. /dev/ttyUSB0 (driver=serial)"),
     ("baudrate", 9600, "串口波特率 Serial baud rate (driver=serial)"),
-    ("path", "/dev/usb/lp0", "设备文件 Device file to write to (driver=file)"),
+    ("path", "", "设备文件 Device file to write to, e.g. /dev/usb/lp0 (driver=file)"),
     (
         "mode",
         "image",
@@ -50,8 +50,13 @@ PRINTER_SETTINGS: list[tuple[str, object, str]] = [
         "recommended); text = GB18030 text + native QR for printers with Chinese "
         "firmware (FS &)",
     ),
-    ("width_dots", 576, "纸宽点数 Printable width in dots: 576 = 80 mm, 384 = 58 mm"),
-    ("font_path", DEFAULT_FONT_PATH, "中文字体 CJK font file for image mode"),
+    (
+        "paper_width_mm",
+        80,
+        "纸宽 Paper width in mm: 80 (576 dots) or 58 (384 dots). A 'width_dots' key, "
+        "if present, wins",
+    ),
+    ("font", DEFAULT_FONT_PATH, "中文字体 CJK font file for image mode (alias: font_path)"),
     (
         "check_status",
         True,
@@ -78,7 +83,31 @@ REQUIRED_KEYS = {
 
 def _missing(cfg: dict, key: str) -> bool:
     value = cfg.get(key)
+    if key in ("vendor_id", "product_id") and value in (0, "0"):
+        return True  # the core's default: unset
     return value is None or (isinstance(value, str) and not value.strip())
+
+
+#: paper_width_mm -> printable dots (203 dpi heads)
+PAPER_WIDTHS = {80: 576, 58: 384}
+
+
+def config_width_dots(cfg: dict) -> int:
+    """Printable width: ``width_dots`` if given, else from ``paper_width_mm`` (80)."""
+    if cfg.get("width_dots") not in (None, ""):
+        dots = _int(cfg, "width_dots", 576, 256, 2048)
+        if dots % 8:
+            raise ValueError(f"printer config: 'width_dots' must be a multiple of 8, got {dots}")
+        return dots
+    mm = _int(cfg, "paper_width_mm", 80, 1, 1000)
+    if mm not in PAPER_WIDTHS:
+        raise ValueError(f"printer config: 'paper_width_mm' must be 80 or 58, got {mm}")
+    return PAPER_WIDTHS[mm]
+
+
+def config_font(cfg: dict) -> str | None:
+    """The CJK font path (``font_path`` or the core's ``font`` key), or None."""
+    return cfg.get("font_path") or cfg.get("font") or None
 
 
 def parse_usb_id(value, key: str) -> int:
@@ -109,9 +138,7 @@ def _int(cfg: dict, key: str, default: int, lo: int, hi: int) -> int:
             raise TypeError
         result = int(str(value).strip(), 0) if isinstance(value, str) else int(value)
     except (TypeError, ValueError):
-        raise ValueError(
-            f"printer config: {key!r} must be an integer, got {value!r}"
-        ) from None
+        raise ValueError(f"printer config: {key!r} must be an integer, got {value!r}") from None
     if not lo <= result <= hi:
         raise ValueError(f"printer config: {key!r} must be in {lo}..{hi}, got {result}")
     return result
@@ -137,9 +164,7 @@ def config_timeout(cfg: dict) -> float:
 
 def config_driver(cfg) -> str:
     if not isinstance(cfg, dict):
-        raise ValueError(
-            f"printer config must be a dict, got {type(cfg).__name__}"
-        )
+        raise ValueError(f"printer config must be a dict, got {type(cfg).__name__}")
     if _missing(cfg, "driver"):
         raise ValueError("printer config: missing key 'driver'")
     driver = str(cfg["driver"]).strip().lower()
@@ -176,27 +201,29 @@ def make_printer(cfg: dict):
         return Dummy(**kwargs)
     if driver == "network":
         port = _int(cfg, "port", 9100, 1, 65535)
-        return Network(
-            host=str(cfg["host"]).strip(), port=port, timeout=timeout, **kwargs
-        )
+        return Network(host=str(cfg["host"]).strip(), port=port, timeout=timeout, **kwargs)
     if driver == "usb":
-        # pyusb's timeout is in milliseconds; escpos' default 0 means "forever".
-        return Usb(
+        usb_kwargs = dict(
             idVendor=parse_usb_id(cfg["vendor_id"], "vendor_id"),
             idProduct=parse_usb_id(cfg["product_id"], "product_id"),
+            # pyusb's timeout is in milliseconds; escpos' default 0 = forever.
             timeout=int(timeout * 1000),
             in_ep=_int(cfg, "in_ep", 0x82, 0, 0xFF),
             out_ep=_int(cfg, "out_ep", 0x01, 0, 0xFF),
-            **kwargs,
         )
+        from escpos.printer.usb import is_usable as usb_usable
+
+        if not usb_usable():
+            # Without pyusb escpos' Usb builds, but open() and even __del__
+            # (close()) raise RuntimeError, so refuse to build it.
+            raise RuntimeError("driver=usb needs the pyusb package, which is not installed")
+        return Usb(**usb_kwargs, **kwargs)
     if driver == "serial":
         baudrate = _int(cfg, "baudrate", 9600, 300, 4_000_000)
         from escpos.printer.serial import is_usable
 
         if not is_usable():
-            raise RuntimeError(
-                "driver=serial needs the pyserial package, which is not installed"
-            )
+            raise RuntimeError("driver=serial needs the pyserial package, which is not installed")
         return Serial(
             devfile=str(cfg["device"]).strip(),
             baudrate=baudrate,

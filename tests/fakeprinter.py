@@ -31,6 +31,7 @@ GS ( k / GS ( L payloads are never mistaken for a DLE EOT query.
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
@@ -112,13 +113,15 @@ class _Parser:
 class FakePrinter:
     """Raw TCP listener on 127.0.0.1 that behaves like an ESC/POS printer."""
 
-    def __init__(self, mode: str = "ok", drop_after: int = 4096, host: str = "127.0.0.1"):
+    def __init__(
+        self, mode: str = "ok", drop_after: int = 4096, host: str = "127.0.0.1", port: int = 0
+    ):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}")
         self.mode = mode
         self.drop_after = drop_after
         self.host = host
-        self.port = 0
+        self.port = port  # 0 = ephemeral, the real port is set by start()
         self.queries: list[tuple[str, int]] = []  # every status query seen
         self._jobs: list[bytearray] = []
         self._open_conns = 0
@@ -132,9 +135,9 @@ class FakePrinter:
     def start(self) -> FakePrinter:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, 0))
+        sock.bind((self.host, self.port))
         sock.listen(16)
-        sock.settimeout(0.1)
+        sock.setblocking(False)
         self._sock = sock
         self.port = sock.getsockname()[1]
         t = threading.Thread(target=self._accept_loop, name="fakeprinter-accept", daemon=True)
@@ -185,27 +188,40 @@ class FakePrinter:
             self.queries.clear()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
-        """Wait until every accepted connection has been closed."""
+        """Wait until every connection (including ones still in the listen
+        backlog) has been accepted and closed. False on timeout."""
         end = time.monotonic() + timeout
         with self._cond:
-            while self._open_conns:
+            while self._open_conns or self._backlog_pending():
                 left = end - time.monotonic()
                 if left <= 0:
                     return False
-                self._cond.wait(left)
+                self._cond.wait(min(left, 0.02))
         return True
+
+    def _backlog_pending(self) -> bool:
+        if self._sock is None:
+            return False
+        readable, _, _ = select.select([self._sock], [], [], 0)
+        return bool(readable)
 
     # -- server
 
     def _accept_loop(self) -> None:
         while not self._stop.is_set():
             try:
-                conn, _ = self._sock.accept()
-            except (TimeoutError, socket.timeout):
-                continue
-            except OSError:
+                readable, _, _ = select.select([self._sock], [], [], 0.05)
+            except (OSError, ValueError):
                 return
+            if not readable:
+                continue
+            # Accept and count under the lock, so wait_idle() never sees a
+            # connection that is neither in the backlog nor counted.
             with self._cond:
+                try:
+                    conn, _ = self._sock.accept()
+                except OSError:
+                    continue
                 buf = bytearray()
                 self._jobs.append(buf)
                 self._open_conns += 1
@@ -222,7 +238,7 @@ class FakePrinter:
             while not self._stop.is_set():
                 try:
                     data = conn.recv(65536)
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     continue
                 except OSError:
                     return

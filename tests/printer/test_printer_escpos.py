@@ -83,7 +83,7 @@ def test_text_mode_gb18030_and_native_qr(width, slip_factory):
     assert module == (6 if width == 576 else 4)
     assert out.endswith(b"\x1dV\x00")
     assert b"\x1dv0" not in out  # no raster in text mode
-    assert "不动产登记".encode("utf-8") not in out
+    assert "不动产登记".encode() not in out
 
 
 def test_text_mode_strips_control_characters(slip_factory):

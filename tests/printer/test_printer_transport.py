@@ -8,6 +8,7 @@ import pytest
 from escpos.printer import Dummy, File, Network, Usb
 
 from printer import PRINTER_SETTINGS, make_printer
+from printer.transport import config_width_dots, parse_usb_id
 
 
 def test_dummy():
@@ -29,15 +30,23 @@ def test_network_port_and_timeout():
     assert (p.port, p.timeout) == (9101, 1.5)
 
 
-@pytest.mark.parametrize(
-    "vid,pid",
-    [(0x0416, 0x5011), ("0x0416", "0x5011"), ("0416", "5011"), (" 0X0416 ", "5011")],
-)
-def test_usb_ids(vid, pid):
-    p = make_printer({"driver": "usb", "vendor_id": vid, "product_id": pid})
-    assert isinstance(p, Usb)
-    assert p.usb_args == {"idVendor": 0x0416, "idProduct": 0x5011}
-    assert p.timeout == 3000  # pyusb milliseconds, never escpos' 0 = forever
+@pytest.mark.parametrize("value", [0x0416, "0x0416", "0416", " 0X0416 ", "416"])
+def test_usb_id_parsing(value):
+    assert parse_usb_id(value, "vendor_id") == 0x0416
+
+
+def test_usb_builds_or_says_pyusb_missing():
+    from escpos.printer.usb import is_usable
+
+    cfg = {"driver": "usb", "vendor_id": "0x0416", "product_id": "5011"}
+    if is_usable():
+        p = make_printer(cfg)
+        assert isinstance(p, Usb)
+        assert p.usb_args == {"idVendor": 0x0416, "idProduct": 0x5011}
+        assert p.timeout == 3000  # pyusb milliseconds, never escpos' 0 = forever
+    else:
+        with pytest.raises(RuntimeError, match="pyusb"):
+            make_printer(cfg)
 
 
 def test_file(tmp_path):
@@ -70,6 +79,7 @@ def test_serial_builds_or_says_pyserial_missing():
         ({"driver": "network", "host": "h", "timeout": "soon"}, "timeout"),
         ({"driver": "usb", "product_id": 1}, "vendor_id"),
         ({"driver": "usb", "vendor_id": 1}, "product_id"),
+        ({"driver": "usb", "vendor_id": 0, "product_id": 0}, "vendor_id"),  # core default
         ({"driver": "usb", "vendor_id": "xyz", "product_id": 1}, "vendor_id"),
         ({"driver": "usb", "vendor_id": 1, "product_id": 0x10000}, "product_id"),
         ({"driver": "serial"}, "device"),
@@ -96,13 +106,53 @@ def test_profile_is_applied():
 def test_settings_registry_shape():
     keys = [k for k, _, _ in PRINTER_SETTINGS]
     assert len(keys) == len(set(keys))
-    for key in ("driver", "host", "port", "timeout", "vendor_id", "product_id",
-                "device", "baudrate", "path", "mode", "width_dots", "check_status"):
+    for key in (
+        "driver",
+        "host",
+        "port",
+        "timeout",
+        "vendor_id",
+        "product_id",
+        "device",
+        "baudrate",
+        "path",
+        "mode",
+        "paper_width_mm",
+        "font",
+        "check_status",
+    ):
         assert key in keys
-    for key, default, help_text in PRINTER_SETTINGS:
+    for key, _default, help_text in PRINTER_SETTINGS:
         assert isinstance(key, str) and isinstance(help_text, str) and help_text
     defaults = {k: d for k, d, _ in PRINTER_SETTINGS}
     assert defaults["driver"] == "dummy"
     assert defaults["port"] == 9100
     assert defaults["timeout"] == 3.0
-    assert defaults["width_dots"] == 576
+    assert defaults["paper_width_mm"] == 80
+
+
+@pytest.mark.parametrize(
+    "cfg,dots",
+    [
+        ({}, 576),
+        ({"paper_width_mm": 80}, 576),
+        ({"paper_width_mm": "58"}, 384),
+        ({"paper_width_mm": 58, "width_dots": 576}, 576),
+        ({"width_dots": 384}, 384),
+    ],
+)
+def test_width_from_core_keys(cfg, dots):
+    assert config_width_dots(cfg) == dots
+
+
+@pytest.mark.parametrize(
+    "cfg,key",
+    [
+        ({"paper_width_mm": 70}, "paper_width_mm"),
+        ({"width_dots": 500}, "width_dots"),
+        ({"width_dots": "wide"}, "width_dots"),
+    ],
+)
+def test_bad_width(cfg, key):
+    with pytest.raises(ValueError, match=repr(key)):
+        config_width_dots(cfg)
