@@ -107,12 +107,16 @@ def cmd_demo(args) -> int:
     from .auth import create_user
 
     os.environ.setdefault("HALL_DATABASE", os.path.abspath("instance/demo.sqlite3"))
-    # A demo must let people take a number at any hour.
-    app = _app(args, hours={"always_open": True})
-    hall = app.extensions["hall"]
-    server = hall.cfg.server
+    from .config import load
+
+    server = load(getattr(args, "config", None)).server
     host = args.host or server["host"]
     port = args.port or server["port"]
+    # A demo must let people take a number at any hour, and its QR codes must open on a
+    # phone: point them at the address the demo really listens on.
+    app = _app(args, hours={"always_open": True},
+               hall={"public_url": f"http://{_reachable_host(host)}:{port}"})
+    hall = app.extensions["hall"]
     print(f"\n{hall.cfg.hall['name']} — demo (database {hall.store.path})")
     print("Demo accounts (new random passwords every start):")
     from .auth import hash_password
@@ -148,6 +152,18 @@ def cmd_demo(args) -> int:
     )
     serve(app, host, port, args.threads or server["threads"])
     return 0
+
+
+def _reachable_host(host: str) -> str:
+    """The address others on the LAN can use when listening on all interfaces."""
+    if host not in ("0.0.0.0", "::", ""):
+        return host
+    import socket
+
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
 
 
 def build_parser() -> argparse.ArgumentParser:
