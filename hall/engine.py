@@ -145,7 +145,11 @@ class Engine:
         lane: int = 2,
         appointment_id: int | None = None,
         ignore_quota: bool = False,
+        within=None,
     ) -> dict:
+        """Issue a number. within(db, ticket), if given, runs inside the same transaction
+        after the insert (e.g. marking a booking checked in); if it raises, nothing is kept."""
+
         def run(db, out):
             now = self.clock.now()
             svc = self.read.service(db, service)
@@ -200,6 +204,8 @@ class Engine:
                     source=source,
                 )
             )
+            if within is not None:
+                within(db, t)
             return t
 
         return self._write(run)

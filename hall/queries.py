@@ -73,9 +73,18 @@ class Reader:
         return counts
 
     def issued_today(self, db, code: str, day: str) -> int:
+        """Numbers handed out for a service today (its daily_quota counts these).
+
+        A ticket counts for the service it was issued for: a transfer (转办) neither frees
+        a number of the old service nor uses one of the new (the first transfer's
+        from_service is the service it was issued for).
+        """
         return db.execute(
-            "SELECT COUNT(*) FROM tickets WHERE service = ? AND day = ? AND source != 'transfer'",
-            [code, day],
+            "SELECT COUNT(*) FROM tickets t WHERE t.day = ? AND t.source != 'transfer' AND "
+            "COALESCE((SELECT json_extract(e.details, '$.from_service') FROM ticket_events e "
+            "WHERE e.ticket_id = t.id AND e.kind = 'transferred' ORDER BY e.id LIMIT 1), "
+            "t.service) = ?",
+            [day, code],
         ).fetchone()[0]
 
     def ahead_of(self, db, ticket: dict) -> int:
@@ -103,10 +112,9 @@ class Reader:
 
     def eta(self, db, service: dict, ahead: int, day: str | None = None) -> int:
         day = day or self.today()
-        minutes = estimate.handling_minutes(
-            db, service, self.clock.now(), self.cfg.queue["estimate_sample"]
+        return estimate.eta(
+            db, service, ahead, self.clock.now(), day, self.cfg.queue["estimate_sample"]
         )
-        return estimate.eta_minutes(ahead, minutes, estimate.capacity(db, service["code"], day))
 
     def service_json(self, db, service: dict, counts: dict | None = None) -> dict:
         day = self.today()

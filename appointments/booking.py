@@ -1,0 +1,540 @@
+"""预约办: slots, bookings, cancellation, kiosk check-in and no-shows.
+
+The one module that changes the ``appointments`` table. Every change is one BEGIN
+IMMEDIATE transaction with an audit_log row (engine.audit); a check-in issues its
+ticket and marks the booking checked in in the same transaction (engine.issue(within=)).
+
+Rules (all times hall-local):
+- Bookable days are working days (``[hours] days``, ``holidays``, ``workdays``; every
+  day when ``always_open``), from ``days_ahead_min`` to ``days_ahead_max`` working days
+  after today (0 = today).
+- Slots run from opening time in steps of ``slot_minutes``; the last one ends by closing
+  time (with ``always_open`` the day runs 00:00-24:00). ``slot_capacity`` bookings per
+  service per slot (cancelled ones free their place).
+- A slot can be booked until its start plus min(slot_minutes, checkin_late_minutes),
+  i.e. while an on-time check-in is still possible; it can be cancelled until it starts.
+- Check-in window: [start - checkin_early_minutes, start + checkin_late_minutes], both
+  ends included. Inside: lane-1 ticket (after priority tickets, before walk-ins of the
+  service), outside the daily quota. After: an ordinary lane-2 ticket (``late``), which
+  is subject to the daily quota. Before: 409 saying when check-in opens.
+- A booking still ``booked`` after its window closed is ``missed`` (marked lazily on
+  reads). A phone with more than ``no_show_limit`` missed bookings dated in the last 30
+  days (today included) may not book (403).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import date, datetime, time, timedelta
+
+from hall.clock import to_iso
+from hall.config import ConfigError
+from hall.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
+from hall.hours import WEEKDAY_CN
+from hall.ratelimit import RateLimiter
+
+# No 0/O or 1/I: a code read aloud or typed from paper cannot be mistaken.
+ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+CODE_LENGTH = 8  # 32**8 = 2**40 codes
+CODE_RE = re.compile(f"[{ALPHABET}]{{{CODE_LENGTH}}}")
+PHONE_RE = re.compile(r"1[3-9][0-9]{9}")  # ASCII digits only (\d matches ０-９)
+SLOT_RE = re.compile(r"^\d{2}:\d{2}$")
+STATUSES = ("booked", "checked_in", "cancelled", "missed")
+STATUS_CN = {"booked": "已预约", "checked_in": "已签到", "cancelled": "已取消", "missed": "已失约"}
+NO_SHOW_DAYS = 30
+NAME_MAX = 20
+
+
+def check_settings(cfg) -> None:
+    """Refuse to start with appointment settings that make no sense."""
+    s = cfg.appointments
+    for key in (
+        "days_ahead_min",
+        "days_ahead_max",
+        "checkin_early_minutes",
+        "checkin_late_minutes",
+        "no_show_limit",
+        "book_rate_limit_per_hour",
+    ):
+        if s[key] < 0:
+            raise ConfigError(f"appointments.{key}: must not be negative")
+    if s["days_ahead_max"] < s["days_ahead_min"]:
+        raise ConfigError("appointments.days_ahead_max: must not be below days_ahead_min")
+    if s["days_ahead_max"] > 366:
+        raise ConfigError("appointments.days_ahead_max: at most 366")
+    if not 1 <= s["slot_minutes"] <= 1440:
+        raise ConfigError("appointments.slot_minutes: must be 1-1440")
+    if s["slot_capacity"] < 1:
+        raise ConfigError("appointments.slot_capacity: must be at least 1")
+
+
+def normalize_code(raw) -> str:
+    """What a person types or a QR scanner sends: spaces, dashes, lower case, a URL."""
+    if not isinstance(raw, str):
+        return ""
+    text = raw.strip()
+    if "/" in text:
+        text = text.rstrip("/").rsplit("/", 1)[-1]
+    return re.sub(r"[\s\-]", "", text).upper()[:64]
+
+
+def mask_phone(phone: str) -> str:
+    if not phone or len(phone) < 7:
+        return "****"
+    return f"{phone[:3]}****{phone[-4:]}"
+
+
+def mask_name(name: str) -> str:
+    if not name:
+        return ""
+    return name[0] + "*" * max(len(name) - 1, 1)
+
+
+def hhmm(dt: datetime | time) -> str:
+    return f"{dt.hour:02d}:{dt.minute:02d}"
+
+
+def end_label(start: datetime, end: datetime) -> str:
+    """HH:MM of a slot's end; a slot ending at midnight ends at 24:00, not 00:00."""
+    if end.date() > start.date() and (end.hour, end.minute) == (0, 0):
+        return "24:00"
+    return hhmm(end)
+
+
+def day_label(day: date) -> str:
+    return f"{day.isoformat()} {WEEKDAY_CN[day.weekday()]}"
+
+
+def moment_label(dt: datetime, today: date | None = None) -> str:
+    if today is not None and dt.date() == today:
+        return hhmm(dt)
+    return f"{day_label(dt.date())} {hhmm(dt)}"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
+
+
+class Bookings:
+    def __init__(self, hall):
+        self.hall = hall
+        s = hall.cfg.appointments
+        self.limiter = RateLimiter(
+            s["book_rate_limit_per_hour"], 3600.0, hall.cfg.security["rate_limit_exempt"]
+        )
+
+    # --- settings and time ----------------------------------------------------------
+    @property
+    def s(self) -> dict:
+        return self.hall.cfg.appointments
+
+    @property
+    def hours(self):
+        return self.hall.hours
+
+    def now(self) -> datetime:
+        return self.hours.local(self.hall.clock.now())
+
+    def today(self) -> date:
+        return self.now().date()
+
+    # --- days -----------------------------------------------------------------------
+    def is_bookable_day(self, day: date) -> bool:
+        return self.hours.always_open or self.hours.is_working_day(day)
+
+    def _nth_day(self, today: date, n: int) -> date:
+        day, left = today, n
+        while left > 0:
+            day += timedelta(days=1)
+            if self.is_bookable_day(day):
+                left -= 1
+        return day
+
+    def window(self, today: date | None = None) -> tuple[date, date]:
+        """First and last bookable dates (working days counted from today)."""
+        today = today or self.today()
+        return (
+            self._nth_day(today, self.s["days_ahead_min"]),
+            self._nth_day(today, self.s["days_ahead_max"]),
+        )
+
+    def bookable_dates(self) -> list[date]:
+        first, last = self.window()
+        days, day = [], first
+        while day <= last:
+            if self.is_bookable_day(day):
+                days.append(day)
+            day += timedelta(days=1)
+        return days
+
+    def _check_day(self, day: date) -> None:
+        if not self.is_bookable_day(day):
+            raise Invalid(f"{day_label(day)}不办公（周末或节假日），请选择其他日期 (closed day)")
+        first, last = self.window()
+        if not first <= day <= last:
+            raise Invalid(
+                f"只能预约{day_label(first)}至{day_label(last)}的工作日 "
+                f"(bookable dates: {first.isoformat()} to {last.isoformat()})"
+            )
+
+    # --- slots ----------------------------------------------------------------------
+    def _day_span(self, day: date) -> tuple[datetime, datetime]:
+        tz = self.hours.tz
+        if self.hours.always_open:
+            start = datetime.combine(day, time(0), tzinfo=tz)
+            return start, datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+        return (
+            datetime.combine(day, self.hours.open, tzinfo=tz),
+            datetime.combine(day, self.hours.close, tzinfo=tz),
+        )
+
+    def slot_starts(self, day: date) -> list[datetime]:
+        """The day's slot starts; the last slot ends by closing time. [] on closed days."""
+        if not self.is_bookable_day(day):
+            return []
+        opening, closing = self._day_span(day)
+        step = timedelta(minutes=self.s["slot_minutes"])
+        out, t = [], opening
+        while t + step <= closing:
+            out.append(t)
+            t += step
+        return out
+
+    def start_of(self, row: dict) -> datetime:
+        """A booking's slot start (from its stored date and HH:MM)."""
+        day = date.fromisoformat(row["date"])
+        h, m = (int(x) for x in row["slot"].split(":"))
+        return datetime.combine(day, time(h, m), tzinfo=self.hours.tz)
+
+    def checkin_window(self, start: datetime) -> tuple[datetime, datetime]:
+        """[opens, closes] of on-time check-in; it never opens before the slot's day."""
+        day_start = datetime.combine(start.date(), time(0), tzinfo=self.hours.tz)
+        return (
+            max(start - timedelta(minutes=self.s["checkin_early_minutes"]), day_start),
+            start + timedelta(minutes=self.s["checkin_late_minutes"]),
+        )
+
+    def book_deadline(self, start: datetime) -> datetime:
+        return start + timedelta(
+            minutes=min(self.s["slot_minutes"], self.s["checkin_late_minutes"])
+        )
+
+    def _service(self, db, code) -> dict:
+        svc = self.hall.engine.read.service(db, code) if isinstance(code, str) else None
+        if svc is None:
+            raise NotFound(f"没有这项业务 (unknown service {code!r})")
+        return svc
+
+    def slots(self, service: str, day: date) -> list[dict]:
+        """[{slot, end, left, over}] for one service and day; [] on closed days.
+
+        over: the slot can no longer be booked (its booking time has passed), left is 0.
+        """
+        db = self.hall.store.db()
+        svc = self._service(db, service)
+        if not self.is_bookable_day(day) or not svc["active"]:
+            return []
+        self._check_day(day)
+        taken = {
+            r["slot"]: r["n"]
+            for r in db.query(
+                "SELECT slot, COUNT(*) AS n FROM appointments WHERE service = ? AND date = ? "
+                "AND status != 'cancelled' GROUP BY slot",
+                [service, day.isoformat()],
+            )
+        }
+        now = self.now()
+        cap = self.s["slot_capacity"]
+        step = timedelta(minutes=self.s["slot_minutes"])
+        out = []
+        for start in self.slot_starts(day):
+            key = hhmm(start)
+            over = now >= self.book_deadline(start)
+            left = 0 if over else max(cap - taken.get(key, 0), 0)
+            out.append(
+                {"slot": key, "end": end_label(start, start + step), "left": left, "over": over}
+            )
+        return out
+
+    # --- reads ----------------------------------------------------------------------
+    def _by_code(self, db, code: str) -> dict:
+        row = None
+        if CODE_RE.fullmatch(code):
+            rows = list(db.query("SELECT * FROM appointments WHERE code = ?", [code]))
+            row = rows[0] if rows else None
+        if row is None:
+            raise NotFound("没有这个预约码，请核对后重新输入 (no such booking code)")
+        return row
+
+    def get(self, raw_code) -> dict:
+        self.sweep()
+        return self._by_code(self.hall.store.db(), normalize_code(raw_code))
+
+    def list(self, day: date, service: str | None = None, status: str | None = None) -> list[dict]:
+        self.sweep()
+        sql = "SELECT * FROM appointments WHERE date = ?"
+        params: list = [day.isoformat()]
+        if service:
+            sql += " AND service = ?"
+            params.append(service)
+        if status:
+            if status not in STATUSES:
+                raise Invalid(f"status须为{'/'.join(STATUSES)} (unknown status)")
+            sql += " AND status = ?"
+            params.append(status)
+        sql += " ORDER BY slot, service, id"
+        return list(self.hall.store.db().query(sql, params))
+
+    def missed_count(self, db, phone: str, today: date) -> int:
+        since = (today - timedelta(days=NO_SHOW_DAYS)).isoformat()
+        return db.execute(
+            "SELECT COUNT(*) FROM appointments WHERE phone = ? AND status = 'missed' "
+            "AND date >= ? AND date <= ?",
+            [phone, since, today.isoformat()],
+        ).fetchone()[0]
+
+    # --- changes --------------------------------------------------------------------
+    def sweep(self) -> int:
+        """Mark bookings whose check-in window has closed without a check-in as missed."""
+        now = self.now()
+        db = self.hall.store.db()
+        candidates = [
+            r
+            for r in db.query(
+                "SELECT id, code, date, slot FROM appointments WHERE status = 'booked' "
+                "AND date <= ?",
+                [now.date().isoformat()],
+            )
+            if now > self.checkin_window(self.start_of(r))[1]
+        ]
+        if not candidates:
+            return 0
+        marked = 0
+        with self.hall.store.write() as w:
+            for r in candidates:
+                changed = w.execute(
+                    "UPDATE appointments SET status = 'missed', missed_at = ? "
+                    "WHERE id = ? AND status = 'booked'",
+                    [to_iso(now), r["id"]],
+                ).rowcount
+                if changed:
+                    marked += 1
+                    self.hall.engine.audit(
+                        w,
+                        None,
+                        "appointment_missed",
+                        f"appointment:{r['code']}",
+                        now,
+                        date=r["date"],
+                        slot=r["slot"],
+                    )
+        return marked
+
+    def book(self, *, service, date_text, slot, name, phone, actor=None, address=None) -> dict:
+        for key, value in (
+            ("service", service),
+            ("date", date_text),
+            ("slot", slot),
+            ("name", name),
+            ("phone", phone),
+        ):
+            if value is None or value == "":
+                raise Invalid(f"缺少字段{key} (missing field {key!r})")
+            if not isinstance(value, str):
+                raise Invalid(f"字段{key}须为字符串 ({key!r} must be a string)")
+        try:
+            day = date.fromisoformat(date_text)
+        except ValueError:
+            raise Invalid("日期须为YYYY-MM-DD (date must be YYYY-MM-DD)") from None
+        if not SLOT_RE.fullmatch(slot):
+            raise Invalid("时段须为HH:MM (slot must be HH:MM)")
+        name = name.strip()
+        if not name or len(name) > NAME_MAX or any(not ch.isprintable() for ch in name):
+            raise Invalid(f"请填写真实姓名（1-{NAME_MAX}字） (name: 1-{NAME_MAX} characters)")
+        phone = phone.strip().replace(" ", "").replace("-", "")
+        if not PHONE_RE.fullmatch(phone):
+            raise Invalid("请填写正确的11位手机号码 (phone must be a mainland mobile number)")
+        db = self.hall.store.db()
+        svc = self._service(db, service)
+        if not svc["active"]:
+            raise Conflict(f"{svc['name']}暂停办理，不能预约 (service closed)")
+        self._check_day(day)
+        start = next((t for t in self.slot_starts(day) if hhmm(t) == slot), None)
+        if start is None:
+            raise Invalid(f"{day_label(day)}没有{slot}这个时段 (no such slot)")
+        now = self.now()
+        if now >= self.book_deadline(start):
+            raise Conflict(f"{slot}时段已过，请选择其他时段 (the slot is over)")
+        if actor is None and address is not None and not self.limiter.allow(address):
+            raise TooMany("预约过于频繁，请稍后再试 (too many bookings from this address)")
+        self.sweep()
+        cap, limit = self.s["slot_capacity"], self.s["no_show_limit"]
+        with self.hall.store.write() as w:
+            missed = self.missed_count(w, phone, now.date())
+            if missed > limit:
+                raise Forbidden(
+                    f"该手机号近{NO_SHOW_DAYS}天内失约{missed}次（超过{limit}次），暂停预约，"
+                    f"请到大厅现场取号 (more than {limit} missed bookings in {NO_SHOW_DAYS} days)"
+                )
+            if w.execute(
+                "SELECT COUNT(*) FROM appointments WHERE phone = ? AND date = ? "
+                "AND status != 'cancelled'",
+                [phone, day.isoformat()],
+            ).fetchone()[0]:
+                raise Conflict(
+                    f"该手机号{day_label(day)}已有预约，每人每天限约一次 "
+                    "(one booking per phone per day)"
+                )
+            taken = w.execute(
+                "SELECT COUNT(*) FROM appointments WHERE service = ? AND date = ? AND slot = ? "
+                "AND status != 'cancelled'",
+                [service, day.isoformat(), slot],
+            ).fetchone()[0]
+            if taken >= cap:
+                raise Conflict(f"{slot}时段已约满，请选择其他时段 (the slot is full)")
+            code = new_code()
+            while w.execute("SELECT 1 FROM appointments WHERE code = ?", [code]).fetchone():
+                code = new_code()
+            w["appointments"].insert(
+                {
+                    "code": code,
+                    "service": service,
+                    "date": day.isoformat(),
+                    "slot": slot,
+                    "name": name,
+                    "phone": phone,
+                    "status": "booked",
+                    "late": 0,
+                    "created_at": to_iso(now),
+                }
+            )
+            self.hall.engine.audit(
+                w,
+                actor,
+                "appointment_book",
+                f"appointment:{code}",
+                now,
+                service=service,
+                date=day.isoformat(),
+                slot=slot,
+                phone=mask_phone(phone),
+            )
+            return self._by_code(w, code)
+
+    def cancel(self, raw_code, actor=None) -> dict:
+        code = normalize_code(raw_code)
+        self.sweep()
+        now = self.now()
+        with self.hall.store.write() as w:
+            row = self._by_code(w, code)
+            if row["status"] != "booked":
+                raise Conflict(
+                    f"该预约{STATUS_CN[row['status']]}，不能取消 (booking is {row['status']})"
+                )
+            if now >= self.start_of(row):
+                raise Conflict(f"预约时段{row['slot']}已开始，不能取消 (the slot has started)")
+            w.execute(
+                "UPDATE appointments SET status = 'cancelled', cancelled_at = ? WHERE id = ?",
+                [to_iso(now), row["id"]],
+            )
+            self.hall.engine.audit(
+                w,
+                actor,
+                "appointment_cancel",
+                f"appointment:{code}",
+                now,
+                date=row["date"],
+                slot=row["slot"],
+            )
+            return self._by_code(w, code)
+
+    def check_in(self, raw_code, kiosk: str | None = None, actor=None) -> tuple[dict, bool, dict]:
+        """At the kiosk: (ticket, late, booking). Raises 404/409 with a clear reason."""
+        code = normalize_code(raw_code)
+        self.sweep()
+        db = self.hall.store.db()
+        row = self._by_code(db, code)
+        read = self.hall.engine.read
+        if row["status"] == "cancelled":
+            raise Conflict("该预约已取消，不能签到 (the booking was cancelled)")
+        if row["status"] == "checked_in":
+            t = read.ticket(db, row["ticket_id"]) if row["ticket_id"] else None
+            number = f"，号码{t['number']}" if t else ""
+            raise Conflict(f"该预约已签到{number}，请勿重复签到 (already checked in)")
+        now = self.now()
+        today = now.date()
+        day = date.fromisoformat(row["date"])
+        if day < today:
+            raise Conflict(
+                f"预约日期{day_label(day)}已过，不能签到，请重新预约或现场取号 "
+                "(the booking date has passed)"
+            )
+        start = self.start_of(row)
+        opens, closes = self.checkin_window(start)
+        if now < opens:
+            raise Conflict(
+                f"签到尚未开始，请于{moment_label(opens, today)}后签到"
+                f"（预约时段{day_label(day)} {row['slot']}） (check-in opens at {opens.isoformat()})"
+            )
+        late = now > closes
+
+        def within(w, t):
+            changed = w.execute(
+                "UPDATE appointments SET status = 'checked_in', late = ?, ticket_id = ?, "
+                "checked_in_at = ?, kiosk = ? WHERE id = ? AND status IN ('booked', 'missed')",
+                [int(late), t["id"], to_iso(now), kiosk, row["id"]],
+            ).rowcount
+            if changed != 1:
+                raise Conflict("该预约已签到或已取消 (the booking was used meanwhile)")
+            self.hall.engine.audit(
+                w,
+                actor,
+                "appointment_checkin",
+                f"appointment:{code}",
+                now,
+                ticket=t["number"],
+                late=late,
+                kiosk=kiosk,
+            )
+
+        ticket = self.hall.engine.issue(
+            row["service"],
+            actor=actor,
+            source="appointment",
+            kiosk=kiosk,
+            lane=2 if late else 1,
+            appointment_id=row["id"],
+            ignore_quota=not late,
+            within=within,
+        )
+        return ticket, late, self._by_code(db, code)
+
+    # --- JSON -----------------------------------------------------------------------
+    def to_json(self, db, row: dict, *, full_phone: bool = False, full_name: bool = False) -> dict:
+        read = self.hall.engine.read
+        svc = read.service(db, row["service"])
+        start = self.start_of(row)
+        opens, closes = self.checkin_window(start)
+        ticket = read.ticket(db, row["ticket_id"]) if row["ticket_id"] else None
+        return {
+            "code": row["code"],
+            "service": row["service"],
+            "service_name": svc["name"] if svc else row["service"],
+            "date": row["date"],
+            "weekday": WEEKDAY_CN[start.weekday()],
+            "slot": row["slot"],
+            "slot_end": end_label(start, start + timedelta(minutes=self.s["slot_minutes"])),
+            "status": row["status"],
+            "status_text": STATUS_CN.get(row["status"], row["status"]),
+            "late": bool(row["late"]),
+            "name": row["name"] if full_name else mask_name(row["name"]),
+            "phone": row["phone"] if full_phone else mask_phone(row["phone"]),
+            "checkin_opens": opens.isoformat(timespec="seconds"),
+            "checkin_closes": closes.isoformat(timespec="seconds"),
+            "created_at": read.local_iso(row["created_at"]),
+            "checked_in_at": read.local_iso(row["checked_in_at"]),
+            "ticket_number": ticket["number"] if ticket else None,
+            "url": f"/book/{row['code']}",
+            "qr": f"/api/appointments/{row['code']}/qr.png",
+        }
