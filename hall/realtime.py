@@ -262,9 +262,13 @@ class Broadcaster:
                 socketio.emit("window", payload, namespace=ns)
             # Public displays: no clerk, no actor; the window's current ticket included.
             self._public_window(event.number, event.at)
-        elif isinstance(event, ev.TicketEvent) and event.window:
-            # A ticket changed at a window (called, serving, finished...): the small
-            # screen above it follows.
+        elif (
+            isinstance(event, ev.TicketEvent)
+            and event.window
+            and not isinstance(event, ev.TicketCalled)
+        ):
+            # A ticket changed at a window (serving, finished, no-show...): the small
+            # screen above it follows. (A call needs no extra message: `called` says it.)
             self._public_window(event.window, event.at)
         if isinstance(event, ev.PrinterStatusChanged):
             socketio.emit("printer", payload, namespace=SUPERVISOR)

@@ -133,6 +133,11 @@ SETTINGS: list[Setting] = [
     _s("supervisor", "service_level_goal", 0.85, "Goal for the share of tickets called within target; below it is flagged red."),
     _s("supervisor", "good_rate_goal", 0.95, "Goal for 好评率 in the ranking; below it is flagged red."),
     _s("supervisor", "default_days", 7, "Days shown by the figures pages when no range is given (ending today)."),
+    # [kiosk] (取号机 pages /kiosk, /kiosk/<id>; the phone page /t/<token>)
+    _s("kiosk", "return_seconds", 12, "Seconds the ticket stays on the kiosk screen before it returns to the start."),
+    _s("kiosk", "fault_return_seconds", 60, "The same when the ticket could not be printed (time to photograph it)."),
+    _s("kiosk", "idle_seconds", 45, "An untouched sub-matter screen returns to the start after this many seconds."),
+    _s("kiosk", "printer_poll_seconds", 30.0, "Ask every printer its status this often (paper out between tickets); 0 = never."),
 ]
 
 BY_SECTION: dict[str, dict[str, Setting]] = {}
