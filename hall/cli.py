@@ -186,9 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--windows", help="comma-separated window numbers a clerk may use")
     add.add_argument("--display-name")
     add.add_argument("--staff-no")
-    for name, (configure, _run) in EXTRA_COMMANDS.items():
-        if not name.startswith("__"):
-            configure(sub.add_parser(name))
+    for name, entry in EXTRA_COMMANDS.items():
+        if not name.startswith("__"):  # "__demo_seed__" and the like are hooks, not commands
+            entry[0](sub.add_parser(name))
     return p
 
 

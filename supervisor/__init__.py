@@ -1,5 +1,12 @@
-"""The supervisor face (pages and their Socket.IO clients)."""
+"""The supervisor face: live hall board, figures, 督查考评 ranking, 好差评 follow-up,
+exports, audit search and admin pages (see docs/supervisor.md)."""
 
-from flask import Blueprint
+from __future__ import annotations
 
-bp = Blueprint("supervisor", __name__, url_prefix="/supervisor", template_folder="templates", static_folder="static")
+
+def init_app(app) -> None:
+    from .api import bp as api_bp
+    from .pages import bp as pages_bp
+
+    app.register_blueprint(pages_bp)
+    app.register_blueprint(api_bp)
