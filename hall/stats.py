@@ -408,4 +408,14 @@ def compute(hall, start: date, end: date) -> dict:
         "by_hour": by_hour,
         "by_day": by_day,
         "by_weekday_hour": by_weekday_hour,
+        "appointments": _appointments(hall, start, end),
     }
+
+
+def _appointments(hall, start: date, end: date) -> dict | None:
+    """预约办 figures (booked, checked in, missed, on-time rate), when that face is installed."""
+    try:
+        from appointments import appointment_stats
+    except ModuleNotFoundError:
+        return None
+    return appointment_stats(hall, start, end)
