@@ -1,0 +1,116 @@
+"""Counter API (blueprint "counter_api", /api): what the clerk console, the guide desk and
+the rating pad need beyond API v1. Every state change still goes through hall.engine."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, jsonify, request
+
+from hall.app import current_hall
+from hall.auth import require
+from hall.engine import STAFF_ROLES
+from hall.errors import Forbidden, Invalid, NotFound
+from hall.validate import field, json_body, string_list
+
+from . import pad
+from .state import signed_in_window, user_info, window_state, windows_for
+
+bp = Blueprint("counter_api", __name__, url_prefix="/api")
+
+MAX_WINDOW = 100_000
+
+
+def _window_number(number: int) -> int:
+    if not 0 < number < MAX_WINDOW:
+        raise NotFound(f"没有{number}号窗口 (no window {number})")
+    return number
+
+
+# --- clerk console ----------------------------------------------------------------
+@bp.get("/windows/<int:number>/state")
+@require(*STAFF_ROLES)
+def get_window_state(number: int):
+    hall = current_hall()
+    state = window_state(hall, hall.store.db(), _window_number(number), g.actor)
+    if state is None:
+        raise NotFound(f"没有{number}号窗口 (no window {number})")
+    return jsonify(state)
+
+
+@bp.get("/counter/me")
+@require(*STAFF_ROLES)
+def counter_me():
+    """Who is signed in, where, and which windows they may use."""
+    hall = current_hall()
+    db = hall.store.db()
+    return jsonify(
+        user=user_info(db, g.actor.username),
+        window=signed_in_window(db, g.actor.username),
+        windows=windows_for(hall, db, g.actor),
+    )
+
+
+# --- rating pad (public, anonymous) -------------------------------------------------
+def _pad_guard() -> None:
+    allowed = current_hall().cfg.counter["pad_addresses"]
+    if allowed and (request.remote_addr or "") not in allowed:
+        raise Forbidden("此设备不是评价器 (this address is not a rating pad)")
+    if request.method == "POST" and not request.is_json:
+        # A cross-site form cannot send application/json without a CORS preflight.
+        raise Invalid("请求须为JSON (Content-Type must be application/json)")
+
+
+def _pad_state(number: int) -> dict:
+    state = pad.pad_state(current_hall(), _window_number(number))
+    if state is None:
+        raise NotFound(f"没有{number}号窗口 (no window {number})")
+    return state
+
+
+@bp.get("/pad/<int:number>")
+def pad_get(number: int):
+    hall = current_hall()
+    pad.sweep(hall)
+    return jsonify(_pad_state(number))
+
+
+@bp.post("/pad/<int:number>/rating")
+def pad_rate(number: int):
+    """Rate the window's most recently finished ticket: {score, reasons, comment, ticket?}."""
+    _pad_guard()
+    hall = current_hall()
+    data = json_body()
+    score = field(data, "score", int, required=True)
+    if score not in pad.SCORES:
+        raise Invalid("评分须为1-5 (score must be 1-5)")
+    reasons = string_list(data, "reasons", max_items=10, max_len=20)
+    allowed = hall.cfg.ratings["reasons"]
+    unknown = [r for r in reasons if r not in allowed]
+    if unknown:
+        raise Invalid(f"未知的原因：{'、'.join(unknown)} (reasons must be from ratings.reasons)")
+    if score not in pad.BAD and reasons:
+        reasons = []  # reasons belong to 差评 only
+    comment = field(data, "comment", str, default="", max_len=200).strip()
+    ticket_id = field(data, "ticket", int)
+    _pad_state(number)  # 404 for an unknown window
+    rating = pad.rate_at_pad(hall, number, score, reasons, comment, ticket_id)
+    return jsonify(
+        score=rating["score"],
+        label=pad.SCORES[rating["score"]],
+        reasons=rating["reasons"],
+        bad=rating["score"] in pad.BAD,
+        state=_pad_state(number),
+    ), 201
+
+
+@bp.post("/pad/<int:number>/timeout")
+def pad_timeout(number: int):
+    """The pad's countdown ran out: record unrated whatever is due (the server decides)."""
+    _pad_guard()
+    hall = current_hall()
+    _pad_state(number)
+    recorded = pad.sweep(hall)
+    return jsonify(recorded=len(recorded), state=_pad_state(number))
+
+
+# 补打 (reprint) for the guide desk is POST /api/tickets/<id>/reprint of the kiosk face
+# (kiosk/api.py), which owns the printers (HallContext.printers).
