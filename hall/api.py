@@ -44,6 +44,9 @@ def issue_ticket():
     priority = field(data, "priority", bool, default=False)
     reason = field(data, "priority_reason", str, default="", max_len=200).strip()
     kiosk = field(data, "kiosk", str, default=None, max_len=32)
+    # Read by the kiosk face's print hook after the commit, so checked here, before it.
+    field(data, "print", bool)
+    field(data, "matter", str, max_len=50)
     actor = hall.auth.actor()
     if actor is not None:
         hall.auth.check_csrf()

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from flask import Flask, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import IntegerConverter
 
 from . import config as config_mod
 from .auth import Auth
@@ -55,6 +56,12 @@ class HallContext:
         if self.voice is not None and call.get("window") is not None:
             audio = f"/audio/call/{quote(call['number'])}/{call['window']}.wav"
         return {**call, "audio": audio}
+
+
+class BoundedInt(IntegerConverter):
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def current_hall() -> HallContext:
@@ -122,6 +129,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if cfg.security["trust_proxy"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
+    # Ids beyond SQLite's 64-bit integers would overflow in a query: 404, not 500.
+    app.url_map.converters["int"] = BoundedInt
     store = Store(db_path)
     bus = EventBus()
     voice = _make_voice(cfg, instance) if not app.config.get("NO_VOICE") else None

@@ -309,3 +309,9 @@ def test_unknown_api_path_is_json_404(client):
     assert r.status_code == 404 and "error" in r.get_json()
     r = client.put("/api/tickets")
     assert r.status_code == 405 and "error" in r.get_json()
+
+
+def test_ids_beyond_sqlite_integers_are_404(clerk_at):
+    c1 = clerk_at(1)
+    assert c1.post(f"/api/tickets/{2**64}/finish").status_code == 404
+    assert c1.post(f"/api/windows/{2**64}/open").status_code == 404

@@ -1,0 +1,330 @@
+"""The hall's ticket printers: one PrintService per kiosk (plus "default" for [printer]),
+the after-issue hook that prints a new ticket, reprints, and the status monitor.
+
+Printing always happens after the ticket's transaction has committed and never raises:
+a printer fault gives `printed: false` and `print_error`, the ticket stands as issued.
+Nothing here logs a ticket token (the key of /t/<token>).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from datetime import datetime
+
+from flask import g, has_request_context, request
+
+from hall.clock import from_iso
+from hall.events import PrinterStatusChanged
+
+log = logging.getLogger(__name__)
+
+DEFAULT = "default"  # the [printer] section's print service
+MAX_MATTER = 50
+PRINTER_CN = {
+    "ok": "正常",
+    "offline": "离线",
+    "paper_out": "缺纸",
+    "error": "故障",
+    "unknown": "未检测",
+}
+
+
+# --- addresses -----------------------------------------------------------------------
+def progress_url(hall, token: str) -> str:
+    """The QR code's target: the ticket's progress page on a phone."""
+    return f"{hall.cfg.hall['public_url'].rstrip('/')}/t/{token}"
+
+
+def printer_config(hall, name: str | None) -> dict:
+    """The merged printer section of a print service name (kiosk id or "default")."""
+    kiosk = name if name and name != DEFAULT and hall.cfg.kiosk(name) else None
+    return hall.cfg.printer_for(kiosk)
+
+
+# --- set-up --------------------------------------------------------------------------
+def setup(app, hall) -> None:
+    """hall.printers: "default" ([printer]) and one per [[kiosks]] entry; the print hook;
+    the status monitor (started lazily in the serving process, never under TESTING
+    unless app.config["KIOSK_PRINTER_POLL"] is true)."""
+    from printer import PrintService
+
+    def on_status(snapshot: dict) -> None:
+        publish_status(hall, snapshot)
+
+    names = [DEFAULT] + [k["id"] for k in hall.cfg.kiosks if k["id"] != DEFAULT]
+    for name in names:
+        hall.printers[name] = PrintService(
+            name, printer_config(hall, name), hall_tz=hall.cfg.tz, on_status=on_status
+        )
+    hall.after_issue.append(make_hook(hall))
+
+    monitor = PrinterMonitor(hall, float(hall.cfg.sections["kiosk"]["printer_poll_seconds"]))
+    app.extensions["kiosk_printer_monitor"] = monitor
+    enabled = app.config.get("KIOSK_PRINTER_POLL")
+    if enabled is None:
+        enabled = not app.testing
+
+    if enabled and monitor.interval > 0:
+
+        @app.before_request
+        def _start_monitor():
+            # Started here, not at create_app: `serve` builds the app before gunicorn
+            # forks its worker, and a thread does not survive the fork.
+            monitor.ensure_running()
+
+
+def local_time(hall, text: str | None) -> str | None:
+    """An ISO time (the print service keeps UTC) in the hall's timezone."""
+    if not text:
+        return None
+    try:
+        return datetime.fromisoformat(text).astimezone(hall.cfg.tz).isoformat(timespec="seconds")
+    except ValueError:
+        return text
+
+
+def status_of(hall, name: str, service) -> dict:
+    """GET /api/printers entry: {kiosk, name, driver, status, status_name, last_error,
+    checked_at (hall time), paper_low}."""
+    try:
+        s = dict(service.status())
+    except Exception:  # a broken print service must not break the list
+        log.exception("printer %s: status failed", name)
+        s = {"driver": "?", "status": "error", "last_error": "状态读取失败 / status failed"}
+    kiosk = hall.cfg.kiosk(name)
+    status = s.get("status") or "unknown"
+    return {
+        "kiosk": name,
+        "name": (kiosk or {}).get("name") or ("默认打印机" if name == DEFAULT else name),
+        "driver": s.get("driver"),
+        "status": status,
+        "status_name": PRINTER_CN.get(status, status),
+        "last_error": s.get("last_error"),
+        "checked_at": local_time(hall, s.get("checked_at")),
+        "paper_low": bool(s.get("paper_low")),
+    }
+
+
+def publish_status(hall, snapshot: dict) -> None:
+    """PrintService.on_status: a `printer` event for supervisors (and the log)."""
+    event = PrinterStatusChanged(
+        at=hall.engine.read.local_iso(hall.now_iso()),
+        kiosk=str(snapshot.get("kiosk")),
+        driver=str(snapshot.get("driver")),
+        status=str(snapshot.get("status")),
+        last_error=snapshot.get("last_error"),
+        checked_at=local_time(hall, snapshot.get("checked_at")),
+    )
+    if event.status == "ok":
+        log.info("printer %s: ok", event.kiosk)
+    else:
+        log.warning("printer %s: %s %s", event.kiosk, event.status, event.last_error or "")
+    hall.bus.publish(event)
+
+
+# --- the slip ------------------------------------------------------------------------
+def slip_for(hall, ticket: dict, printer_name: str | None, body: dict | None = None, hint=""):
+    """The TicketSlip of a ticket row (waiting ahead and wait estimate as of now)."""
+    from printer import TicketSlip
+
+    if body is None:
+        body = hall.engine.read.ticket_json(hall.store.db(), ticket)
+    pcfg = printer_config(hall, printer_name)
+    return TicketSlip(
+        hall_name=hall.cfg.hall["name"],
+        number=ticket["number"],
+        service_name=body.get("service_name") or ticket["service"],
+        waiting_ahead=int(body.get("waiting_ahead") or 0),
+        eta_minutes=int(body.get("eta_minutes") or 0),
+        issued_at=from_iso(ticket["issued_at"]).astimezone(hall.cfg.tz),
+        qr_url=progress_url(hall, ticket["token"]),
+        footer=pcfg.get("footer") or "",
+        window_hint=hint,
+    )
+
+
+def width_and_font(hall, printer_name: str | None) -> tuple[int, str | None]:
+    from printer.transport import config_font, config_width_dots
+
+    pcfg = printer_config(hall, printer_name)
+    try:
+        return config_width_dots(pcfg), config_font(pcfg)
+    except (ValueError, TypeError):
+        return 576, None
+
+
+# --- printing after issue ------------------------------------------------------------
+def _issue_options() -> dict:
+    """The kiosk's wishes for this issue: {"print": True/False/None, "matter": str|None}.
+
+    The kiosk pages set g.kiosk_issue; API clients send them in the JSON body
+    (`print`, `matter`)."""
+    if not has_request_context():
+        return {}
+    if "kiosk_issue" in g:
+        return dict(g.kiosk_issue)
+    data = request.get_json(silent=True, force=True) if request.data else None
+    if not isinstance(data, dict):
+        return {}
+    out = {}
+    if isinstance(data.get("print"), bool):
+        out["print"] = data["print"]
+    matter = data.get("matter")
+    if isinstance(matter, str) and 0 < len(matter) <= MAX_MATTER:
+        out["matter"] = matter.strip()
+    return out
+
+
+def valid_matter(hall, service_code: str, matter: str | None) -> str | None:
+    """The matter if it is one of the service's configured sub-matters, else None."""
+    if not matter:
+        return None
+    row = hall.engine.read.service(hall.store.db(), service_code)
+    matters = json.loads(row["matters"] or "[]") if row else []
+    return matter if matter in matters else None
+
+
+def target_printer(hall, kiosk: str | None, wanted: bool | None) -> str | None:
+    """Which print service prints a new ticket.
+
+    A kiosk id prints on that kiosk's printer (its [[kiosks]] printer over [printer]);
+    no kiosk prints only when the request says `print: true`, on "default" ([printer]).
+    `print: false` never prints. The guide desk and API clients that send neither get
+    no paper (the number is told or shown on their own screen).
+    """
+    if wanted is False:
+        return None
+    if kiosk and kiosk in hall.printers:
+        return kiosk
+    if wanted and DEFAULT in hall.printers:
+        return DEFAULT
+    return None
+
+
+#: What the kiosk screen tells the citizen when the ticket did not print.
+CITIZEN_FAULT = {
+    "paper_out": "打印机缺纸",
+    "offline": "打印机未连接",
+    "error": "打印机故障",
+}
+
+
+def matter_hint(matter: str | None) -> str:
+    return f"办理事项：{matter}" if matter else ""
+
+
+def make_hook(hall):
+    def print_after_issue(ticket: dict, body: dict, kiosk: str | None) -> dict:
+        """HallContext.after_issue: print the new ticket; never raises."""
+        extra: dict = {"printed": False, "print_error": None, "printer": None}
+        # print_status: the printer's status after this attempt (ok, offline, paper_out,
+        # error); absent when nothing was printed.
+        try:
+            opts = _issue_options()
+            matter = valid_matter(hall, ticket["service"], opts.get("matter"))
+            if matter:
+                extra["matter"] = matter
+            name = target_printer(hall, kiosk, opts.get("print"))
+            if name is None:
+                return extra
+            extra["printer"] = name
+            slip = slip_for(hall, ticket, name, body, matter_hint(matter))
+            result = hall.printers[name].print(slip)
+            extra["printed"] = bool(result.printed)
+            extra["print_error"] = result.error
+            extra["print_status"] = result.status
+            if not result.printed:
+                log.warning(
+                    "ticket %s (id %s) issued but not printed on %s: %s",
+                    ticket["number"],
+                    ticket["id"],
+                    name,
+                    result.error,
+                )
+        except Exception:  # the ticket is committed: a print bug must not lose it
+            log.exception("ticket %s (id %s): printing failed", ticket["number"], ticket["id"])
+            extra["printed"] = False
+            extra["print_error"] = "打印失败 / printing failed"
+            extra["print_status"] = "error"
+        return extra
+
+    return print_after_issue
+
+
+# --- the status monitor --------------------------------------------------------------
+def check_all(hall, services=None) -> None:
+    """Ask every printer its status at once (each check is bounded by its own budget)."""
+    services = list(services if services is not None else hall.printers.values())
+    threads = []
+    for svc in services:
+        if not hasattr(svc, "check"):
+            continue
+        t = threading.Thread(target=_safe_check, args=(svc,), name="printer-check", daemon=True)
+        t.start()
+        threads.append((svc, t))
+    for svc, t in threads:
+        t.join(getattr(svc, "budget", 6.0) * 2 + 1)
+
+
+def _safe_check(svc) -> None:
+    try:
+        svc.check()
+    except Exception:  # check() never raises; a stand-in might
+        log.exception("printer %s: check failed", getattr(svc, "name", "?"))
+
+
+class PrinterMonitor:
+    """Polls every printer's status in a background thread, so a printer that ran out of
+    paper (or went offline) between two tickets shows on /api/printers and the board.
+
+    `ensure_running()` starts it once per process (after a fork it starts anew);
+    `stop()` ends it promptly."""
+
+    def __init__(self, hall, interval: float):
+        self.hall = hall
+        self.interval = interval
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+        self.rounds = 0
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+
+    def ensure_running(self) -> None:
+        if self.running or self.interval <= 0:
+            return
+        with self._lock:
+            if self.running:
+                return
+            self._stop = threading.Event()
+            self._pid = os.getpid()
+            self._thread = threading.Thread(
+                target=self._run, name="kiosk-printer-monitor", daemon=True
+            )
+            self._thread.start()
+
+    start = ensure_running
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        stop = self._stop
+        while not stop.is_set():
+            try:
+                check_all(self.hall)
+            except Exception:
+                log.exception("printer monitor round failed")
+            self.rounds += 1
+            if stop.wait(self.interval):
+                return

@@ -1,0 +1,167 @@
+/* The phone page of one ticket (/t/<token>): keeps the server-rendered page live.
+ *
+ * Follows the ticket on the /ticket Socket.IO namespace (`follow {token}`; the server
+ * answers with the ticket and then pushes `ticket` for this ticket only), re-reads
+ * GET /api/tickets/<token> after each `queue` event (people ahead change when others
+ * are called) and offers the 好差评 rating once the ticket is 办结.
+ * The token comes from this page's own address; it is sent to this server only.
+ * Test hooks: window.phoneSocket, window.phoneTicket (the last ticket drawn).
+ */
+(function () {
+  "use strict";
+
+  var token = decodeURIComponent(window.location.pathname.split("/").pop() || "");
+  var body = document.body;
+  function $(id) { return document.getElementById(id); }
+  function setText(el, text) {
+    text = text === null || text === undefined ? "" : String(text);
+    if (el && el.textContent !== text) el.textContent = text;
+  }
+
+  // The same words phone.py renders on the server.
+  function view(t) {
+    var where = t.window ? t.window + "号窗口" : "窗口";
+    switch (t.status) {
+      case "waiting": return { label: "等候中", headline: "请耐心等候叫号", tone: "waiting" };
+      case "called": return { label: "请到" + where, headline: "请尽快前往窗口办理", tone: "called" };
+      case "serving": return { label: "办理中", headline: "正在办理", tone: "serving" };
+      case "done": return { label: "已办结", headline: "业务已办结", tone: "done" };
+      case "no_show": return { label: "过号", headline: "您已过号，请到导办台咨询", tone: "no_show" };
+      default: return { label: "已取消", headline: "此号已取消", tone: "cancelled" };
+    }
+  }
+
+  var lastStatus = body.getAttribute("data-status");
+  function draw(t) {
+    if (!t || !t.number) return;
+    window.phoneTicket = t;
+    var v = view(t);
+    body.className = body.className.replace(/\btone-\S+/, "") + " tone-" + v.tone;
+    body.setAttribute("data-status", t.status);
+    setText($("p-service").firstChild, t.service_name);
+    setText($("p-state"), v.label);
+    setText($("p-headline"), v.headline);
+    setText($("p-window"), t.window || "");
+    $("p-call").hidden = t.status !== "called";
+    setText($("p-window-name"), t.window_name || "");
+    $("p-window-name").hidden = !(t.window_name && (t.status === "called" || t.status === "serving"));
+    $("p-wait").hidden = t.status !== "waiting";
+    setText($("p-ahead"), t.waiting_ahead);
+    setText($("p-eta"), t.eta_minutes);
+    var rated = t.rated || rating.sent;
+    $("p-rate").hidden = !(t.status === "done" && !rated);
+    $("p-thanks").hidden = !rated;
+    if (t.status === "called" && lastStatus !== "called" && navigator.vibrate) {
+      try { navigator.vibrate([300, 150, 300]); } catch (e) { /* not allowed */ }
+    }
+    lastStatus = t.status;
+  }
+
+  var fetching = false, again = false;
+  function reload() {
+    if (fetching) { again = true; return; }
+    fetching = true;
+    fetch("/api/tickets/" + encodeURIComponent(token), { cache: "no-store", credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (t) { if (t) draw(t); })
+      .catch(function () { /* offline: the socket reconnects and we read again */ })
+      .then(function () {
+        fetching = false;
+        if (again) { again = false; reload(); }
+      });
+  }
+
+  // --- rating ------------------------------------------------------------------------------
+  var rating = { score: null, reasons: [], sent: false };
+  function updateRating() {
+    var bad = rating.score === 1 || rating.score === 2;
+    $("p-bad").hidden = !bad;
+    var comment = $("p-comment").value.trim();
+    $("p-submit").disabled = !rating.score || (bad && !rating.reasons.length && !comment);
+  }
+  document.querySelectorAll(".p-level").forEach(function (b) {
+    b.addEventListener("click", function () {
+      rating.score = parseInt(b.getAttribute("data-score"), 10);
+      document.querySelectorAll(".p-level").forEach(function (o) {
+        o.classList.toggle("selected", o === b);
+        o.setAttribute("aria-checked", o === b ? "true" : "false");
+      });
+      if (rating.score > 2) {
+        rating.reasons = [];
+        document.querySelectorAll(".p-chip").forEach(function (c) {
+          c.classList.remove("selected"); c.setAttribute("aria-pressed", "false");
+        });
+      }
+      updateRating();
+    });
+  });
+  document.querySelectorAll(".p-chip").forEach(function (c) {
+    c.addEventListener("click", function () {
+      var r = c.getAttribute("data-reason");
+      var i = rating.reasons.indexOf(r);
+      if (i >= 0) rating.reasons.splice(i, 1); else rating.reasons.push(r);
+      c.classList.toggle("selected", i < 0);
+      c.setAttribute("aria-pressed", i < 0 ? "true" : "false");
+      updateRating();
+    });
+  });
+  var comment = $("p-comment");
+  if (comment) comment.addEventListener("input", updateRating);
+  var form = $("p-rate-form");
+  if (form) {
+    form.addEventListener("submit", function (e) {
+      e.preventDefault();
+      if ($("p-submit").disabled) return;
+      $("p-submit").disabled = true;
+      var err = $("p-rate-error");
+      err.hidden = true;
+      fetch("/api/tickets/" + encodeURIComponent(token) + "/rating", {
+        method: "POST",
+        credentials: "omit",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          score: rating.score,
+          reasons: rating.score <= 2 ? rating.reasons : [],
+          comment: $("p-comment").value.trim()
+        })
+      }).then(function (r) {
+        return r.json().then(function (d) { return { ok: r.ok, status: r.status, d: d }; });
+      }).then(function (res) {
+        if (res.ok || res.status === 409) {
+          rating.sent = true;
+          $("p-rate").hidden = true;
+          $("p-thanks").hidden = false;
+        } else {
+          setText(err, (res.d && res.d.error ? res.d.error.split(" (")[0] : "提交失败，请重试"));
+          err.hidden = false;
+          updateRating();
+        }
+      }).catch(function () {
+        setText(err, "网络不通，请稍后重试");
+        err.hidden = false;
+        updateRating();
+      });
+    });
+  }
+
+  // --- live ------------------------------------------------------------------------------
+  if (typeof io === "function" && token) {
+    var socket = io("/ticket", { transports: ["websocket", "polling"] });
+    window.phoneSocket = socket;
+    var live = $("p-live");
+    socket.on("connect", function () {
+      if (live) live.classList.remove("down");
+      socket.emit("follow", { token: token }, function (ack) {
+        if (ack && ack.ok && ack.ticket) draw(ack.ticket);
+        body.setAttribute("data-following", ack && ack.ok ? "1" : "0");
+      });
+    });
+    socket.on("disconnect", function () { if (live) live.classList.add("down"); });
+    socket.on("ticket", draw);
+    socket.on("queue", reload);
+  }
+  // Phones sleep: read again when the page comes back.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "visible") reload();
+  });
+})();
