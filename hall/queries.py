@@ -196,16 +196,22 @@ class Reader:
             out["token"] = t["token"]
         return out
 
-    def recent_calls(self, db, limit: int = 10, day: str | None = None) -> list[dict]:
-        """The last calls of the day, newest first, as `called` payloads."""
+    def recent_calls(
+        self, db, limit: int = 10, day: str | None = None, services: list[str] | None = None
+    ) -> list[dict]:
+        """The last calls of the day (of some services only, for zone displays), newest
+        first, as `called` payloads."""
         day = day or self.today()
+        only = ""
+        if services:
+            only = f" AND t.service IN ({', '.join('?' for _ in services)})"
         rows = db.query(
             "SELECT e.id AS event_id, e.at, e.window, e.details, t.id AS ticket_id, t.number, "
             "t.service, s.name AS service_name, w.name AS window_name FROM ticket_events e "
             "JOIN tickets t ON t.id = e.ticket_id JOIN services s ON s.code = t.service "
             "LEFT JOIN windows w ON w.number = e.window "
-            "WHERE e.kind = 'called' AND t.day = ? ORDER BY e.id DESC LIMIT ?",
-            [day, limit],
+            f"WHERE e.kind = 'called' AND t.day = ?{only} ORDER BY e.id DESC LIMIT ?",
+            [day, *(services or []), limit],
         )
         return [
             {

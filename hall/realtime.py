@@ -8,7 +8,6 @@ Payloads never carry a ticket token.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 
@@ -70,35 +69,6 @@ def services_filter(data) -> list[str] | None:
     return codes
 
 
-def _recent_calls_of(hall, db, services: list[str], limit: int) -> list[dict]:
-    """The day's last calls of some services only (zone displays), newest first."""
-    read = hall.engine.read
-    marks = ", ".join("?" for _ in services)
-    rows = db.query(
-        "SELECT e.id AS event_id, e.at, e.window, e.details, t.id AS ticket_id, t.number, "
-        "t.service, s.name AS service_name, w.name AS window_name FROM ticket_events e "
-        "JOIN tickets t ON t.id = e.ticket_id JOIN services s ON s.code = t.service "
-        "LEFT JOIN windows w ON w.number = e.window "
-        f"WHERE e.kind = 'called' AND t.day = ? AND t.service IN ({marks}) "
-        "ORDER BY e.id DESC LIMIT ?",
-        [read.today(), *services, limit],
-    )
-    return [
-        {
-            "id": r["event_id"],
-            "ticket_id": r["ticket_id"],
-            "number": r["number"],
-            "window": r["window"],
-            "window_name": r["window_name"],
-            "service": r["service"],
-            "service_name": r["service_name"],
-            "recall": bool(json.loads(r["details"] or "{}").get("recall")),
-            "at": read.local_iso(r["at"]),
-        }
-        for r in rows
-    ]
-
-
 def public_snapshot(hall, services: list[str] | None = None, limit: int = 10) -> dict:
     """What a hall or window display needs to draw itself from nothing.
 
@@ -109,10 +79,7 @@ def public_snapshot(hall, services: list[str] | None = None, limit: int = 10) ->
     """
     db = hall.store.db()
     read = hall.engine.read
-    if services:
-        calls = _recent_calls_of(hall, db, services, limit)
-    else:
-        calls = read.recent_calls(db, limit)
+    calls = read.recent_calls(db, limit, services=services)
     last = db.execute("SELECT MAX(id) FROM ticket_events").fetchone()[0] or 0
     return {
         "hall": hall.cfg.hall["name"],
