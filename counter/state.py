@@ -8,15 +8,8 @@ from __future__ import annotations
 import json
 
 from hall.clock import from_iso
+from hall.queries import STATUS_CN
 
-STATUS_CN = {
-    "waiting": "等候中",
-    "called": "已叫号",
-    "serving": "办理中",
-    "done": "已办结",
-    "no_show": "过号",
-    "cancelled": "已取消",
-}
 WINDOW_STATE_CN = {"open": "服务中", "paused": "暂停服务", "closed": "未开窗"}
 
 

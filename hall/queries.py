@@ -8,6 +8,14 @@ from . import estimate
 from .clock import from_iso
 
 TICKET_STATUSES = ("waiting", "called", "serving", "done", "no_show", "cancelled")
+STATUS_CN = {
+    "waiting": "等候中",
+    "called": "已叫号",
+    "serving": "办理中",
+    "done": "已办结",
+    "no_show": "过号",
+    "cancelled": "已取消",
+}
 ACTIVE_AT_WINDOW = ("called", "serving")
 
 # Order inside one queue: priority lane first, then transferred-to-head, booked, walk-in,

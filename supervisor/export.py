@@ -8,17 +8,10 @@ import io
 from datetime import date, datetime
 
 from hall import stats
+from hall.queries import STATUS_CN
 
 from . import followup
 
-STATUS_CN = {
-    "waiting": "等候中",
-    "called": "已叫号",
-    "serving": "办理中",
-    "done": "已办结",
-    "no_show": "过号",
-    "cancelled": "已取消",
-}
 SOURCE_CN = {"kiosk": "取号机", "staff": "导办台", "appointment": "预约", "transfer": "转办"}
 
 TICKET_COLUMNS = [
