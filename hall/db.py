@@ -48,6 +48,7 @@ class Store:
         self._local = threading.local()
         self._all: list[sqlite_utils.Database] = []
         self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
         with self._lock:
             db = connect(path)
             migrate(db)
@@ -68,15 +69,20 @@ class Store:
         db = self.db()
         if db.conn.in_transaction:
             raise RuntimeError("nested write transaction")
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            if db.conn.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+        # Writers of this process queue on a lock, not on SQLite's busy handler: the
+        # busy handler polls with sleeps of up to 100 ms, which under many concurrent
+        # writer threads turned millisecond transactions into seconds-long waits.
+        # (Other processes on the same file still meet busy_timeout.)
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                if db.conn.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

@@ -1,20 +1,72 @@
-"""Wait estimates: people ahead and minutes, from recent handling times and open windows.
+"""Wait estimates: when will this ticket be called?
 
-Before there is data the service's configured `service_minutes` is used. Capacity is
-counted per window: a window that serves the service as a primary counts fully, shared
-among the primary services that have people waiting there; a secondary window counts
-for a fraction, since it only takes the service when its own queues are empty.
+The estimate replays the engine's own calling rule forward in time (a deterministic
+"forecast" of the queue):
+
+- each window that is open (or paused, from a little later) becomes free when its
+  current ticket is expected to finish: the call time plus the service's handling
+  minutes, or a part of them when the ticket has already taken longer;
+- whenever a window is free it takes the ticket the engine's call_next would give it
+  (a ticket transferred to that window, then priority, then its primary services before
+  its secondary ones, then lane and queue time) and is busy for that service's
+  handling minutes;
+- a ticket's estimate is the moment it is taken, minus now.
+
+So a 综合窗口 shared by several services, a secondary window that helps when its own
+queues are empty, priority tickets jumping the queue and windows that are closed all
+count the way they really will. The forecast is computed once per state of the queue
+(the last ticket event, the last window change and the minute) and shared by every
+ticket and service that asks.
+
+A new ticket's estimate (the kiosk's "预计等候") is the moment a phantom ticket at the
+end of the service's queue would be taken; a phantom takes no window time, so the
+phantoms of different services do not delay each other.
+
+Handling minutes are the mean (finish - last call) of the service's recent tickets
+(queue.estimate_sample of them), with the configured `service_minutes` counting as
+PRIOR_TICKETS tickets while there are few. Before a
+window has opened today, every configured window is assumed to open.
+
+`handling_minutes`, `capacity` and `eta_minutes` are the simple model (people ahead x
+minutes / windows), used for tickets beyond the forecast horizon and when the forecast
+has no window that could serve a service.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
-from datetime import timedelta
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 from .clock import from_iso, to_iso
 
 SECONDARY_SHARE = 0.25
+PRIOR_TICKETS = 4
 HISTORY_DAYS = 14
+# Remaining handling time of a ticket at the window, as a share of the usual handling
+# time, by how long it has already taken (same share): the conditional median of a
+# lognormal with CV 0.5 (the median, not the mean: an estimate is judged by how far off
+# it is, and a long-running ticket is not about to end).
+RESIDUAL = [(0.0, 0.894), (0.25, 0.646), (0.5, 0.453), (0.75, 0.36), (1.0, 0.323),
+            (1.5, 0.307), (2.0, 0.308), (3.0, 0.336)]
+# A paused window is assumed back after this many minutes of pause.
+PAUSE_MINUTES = 15.0
+# The forecast replays at most this many waiting tickets; later ones use the simple model.
+HORIZON = 600
+# How long (clock seconds) one forecast stays valid when nothing in the queue changed.
+FORECAST_TTL = 30.0
+# Arrival rates are measured over this many minutes.
+RATE_MINUTES = 60.0
+RATE_MIN_SPAN = 15.0
+THROUGHPUT_MINUTES = 30.0
+THROUGHPUT_WEIGHT = 0.0
+# The forecast looks no further ahead than this (minutes).
+HORIZON_MINUTES = 12 * 60.0
+_PHANTOM_ID = 1 << 62
+_CACHE_SIZE = 64
 
 
 def handling_minutes(db, service: dict, now, sample: int) -> float:
@@ -35,14 +87,14 @@ def handling_minutes(db, service: dict, now, sample: int) -> float:
     default = float(service.get("service_minutes") or 8)
     if not durations:
         return default
-    # Blend with the default while the sample is small, so one odd ticket does not
-    # swing every estimate in the hall.
-    weight = len(durations) / max(sample, 1)
-    return weight * (sum(durations) / len(durations)) + (1 - weight) * default
+    # The configured minutes count as PRIOR_TICKETS tickets' worth of evidence, so one
+    # odd ticket does not swing every estimate in the hall while a handful of real
+    # ones soon outweigh a wrong default.
+    return (PRIOR_TICKETS * default + sum(durations)) / (PRIOR_TICKETS + len(durations))
 
 
 def capacity(db, service_code: str, day: str) -> float:
-    """Effective number of windows working on this service."""
+    """Effective number of windows working on this service (the simple model)."""
     windows = list(
         db.query(
             "SELECT w.number, w.state, ws.tier FROM window_services ws "
@@ -77,3 +129,287 @@ def eta_minutes(ahead: int, minutes_each: float, windows: float) -> int:
     if windows <= 0:
         windows = 1.0
     return int(math.ceil(ahead * minutes_each / windows))
+
+
+# --- the forecast -------------------------------------------------------------------
+@dataclass
+class Forecast:
+    now: datetime
+    # service -> minutes from `now` at which its waiting tickets are taken, in queue order
+    picks: dict[str, list[float]] = field(default_factory=dict)
+    # service -> minutes from `now` at which a new ticket would be taken (None: no window)
+    new: dict[str, float | None] = field(default_factory=dict)
+    # service -> handling minutes used
+    minutes: dict[str, float] = field(default_factory=dict)
+    # service -> windows that could take it (for the simple model beyond the horizon)
+    windows: dict[str, float] = field(default_factory=dict)
+    truncated: bool = False
+    # service -> calls per minute over the last THROUGHPUT_MINUTES, for services whose
+    # queue was never empty in that time (the pace the hall really keeps)
+    throughput: dict[str, float] = field(default_factory=dict)
+
+
+_cache: OrderedDict = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _state_key(db, day: str) -> tuple | None:
+    try:
+        path = db.conn.execute("PRAGMA database_list").fetchone()[2]
+    except Exception:  # noqa: BLE001 - no cache rather than no estimate
+        return None
+    if not path:
+        return None  # :memory: databases are private to one connection
+    last_event = db.execute("SELECT MAX(id) FROM ticket_events").fetchone()[0]
+    last_audit = db.execute("SELECT MAX(id) FROM audit_log").fetchone()[0]
+    return (path, day, last_event, last_audit)
+
+
+def forecast(db, now: datetime, day: str, sample: int) -> Forecast:
+    """The queue's forecast for this state, computed once and shared."""
+    key = _state_key(db, day)
+    if key is not None:
+        key = (*key, sample)
+        with _cache_lock:
+            hit = _cache.get(key)
+        if hit is not None and 0 <= (now - hit.now).total_seconds() <= FORECAST_TTL:
+            return hit
+    fc = _compute(db, now, day, sample)
+    if key is not None:
+        with _cache_lock:
+            _cache[key] = fc
+            _cache.move_to_end(key)
+            while len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+    return fc
+
+
+def _residual_share(elapsed_share: float) -> float:
+    x = max(elapsed_share, 0.0)
+    for (x0, y0), (x1, y1) in zip(RESIDUAL, RESIDUAL[1:]):
+        if x <= x1:
+            return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
+    return RESIDUAL[-1][1]
+
+
+def _minutes_between(later: datetime, earlier: datetime) -> float:
+    return (later - earlier).total_seconds() / 60
+
+
+def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
+    services = {s["code"]: s for s in db.query("SELECT * FROM services")}
+    minutes = {code: handling_minutes(db, s, now, sample) for code, s in services.items()}
+    windows = {w["number"]: w for w in db.query("SELECT * FROM windows WHERE active = 1")}
+    tiers: dict[int, dict[str, int]] = {n: {} for n in windows}
+    for r in db.query("SELECT window, service, tier FROM window_services"):
+        if r["window"] in tiers:
+            tiers[r["window"]][r["service"]] = r["tier"]
+
+    # When each window can next take a ticket (minutes from now).
+    working = {n: w for n, w in windows.items() if w["state"] in ("open", "paused")}
+    if not working:
+        working = windows  # before opening: every window is expected to open
+    free_at: dict[int, float] = {}
+    for n, w in working.items():
+        start = 0.0
+        if w["state"] == "paused":
+            since = from_iso(w["state_since"]) if w["state_since"] else now
+            start = max(0.0, PAUSE_MINUTES - _minutes_between(now, since))
+        free_at[n] = start
+    for r in db.query(
+        "SELECT window, service, last_called_at FROM tickets "
+        "WHERE status IN ('called', 'serving') AND window IS NOT NULL"
+    ):
+        n = r["window"]
+        if n not in free_at:
+            continue
+        m = minutes.get(r["service"], 8.0)
+        elapsed = _minutes_between(now, from_iso(r["last_called_at"])) if r["last_called_at"] else 0
+        residual = m * _residual_share(elapsed / m if m else 1.0)
+        free_at[n] = max(free_at[n], residual)
+
+    waiting = list(
+        db.query(
+            "SELECT id, service, priority, lane, queued_at, target_window FROM tickets "
+            "WHERE status = 'waiting' AND day = ? "
+            "ORDER BY priority DESC, lane ASC, queued_at ASC, id ASC LIMIT ?",
+            [day, HORIZON + 1],
+        )
+    )
+    fc = Forecast(now=now, minutes=minutes)
+    if len(waiting) > HORIZON:
+        waiting = waiting[:HORIZON]
+        fc.truncated = True
+    for code in services:
+        fc.windows[code] = float(sum(1 for n in working if code in tiers[n]))
+
+    # Each window's candidates in its own calling order (engine.call_next).
+    late = "\uffff"
+    queues: dict[int, list[tuple]] = {}
+    for n in working:
+        mine = []
+        for t in waiting:
+            if t["target_window"] == n:
+                cls = 0
+            elif t["target_window"] is not None or t["service"] not in tiers[n]:
+                continue
+            elif t["priority"]:
+                cls = 1
+            else:
+                cls = 2 if tiers[n][t["service"]] == 1 else 3
+            mine.append((cls, t["lane"], t["queued_at"], t["id"], t["service"]))
+        for code, tier in tiers[n].items():  # phantoms: a new walk-in ticket of each service
+            mine.append((2 if tier == 1 else 3, 2, late, _PHANTOM_ID, code))
+        mine.sort()
+        queues[n] = mine
+
+    # Tickets still to come: each service's rate over the last hour, as a steady stream.
+    # They matter where they outrank waiting tickets: a window's own (primary) services
+    # come before the ones it only helps with, and an idle window takes them.
+    rate = _arrival_rates(db, now, day)
+    futures_at: dict[int, list[tuple[int, str]]] = {
+        n: sorted((1 if tier == 1 else 2, code) for code, tier in tiers[n].items()
+                  if rate.get(code))
+        for n in queues
+    }
+    future_taken: dict[str, int] = {code: 0 for code in rate}
+
+    def next_future(n: int, t: float, best_cls: int | None) -> tuple[float, str] | None:
+        """The stream ticket window n would take at t instead of its best waiting one."""
+        choice = None
+        for tier, code in futures_at[n]:
+            cls = 2 if tier == 1 else 3
+            if best_cls is not None and cls >= best_cls:
+                continue
+            arrives = (future_taken[code] + 1) / rate[code]
+            if choice is None or (tier, arrives) < choice[0]:
+                choice = ((tier, arrives), code)
+        if choice is None:
+            return None
+        return choice[0][1], choice[1]
+
+    taken: set = set()
+    picked: dict[int, float] = {}
+    new: dict[str, float] = {}
+    pos = {n: 0 for n in queues}
+    heap = [(free_at[n], n) for n in queues]
+    heapq.heapify(heap)
+    phantoms_left = len(services)
+    while heap and (len(picked) < len(waiting) or phantoms_left):
+        t, n = heapq.heappop(heap)
+        if t > HORIZON_MINUTES:
+            break
+        q = queues[n]
+        i = pos[n]
+        while i < len(q) and (
+            (q[i][3] in taken) if q[i][3] != _PHANTOM_ID else (q[i][4] in new)
+        ):
+            i += 1
+        pos[n] = i
+        item = q[i] if i < len(q) else None
+        future = next_future(n, t, item[0] if item else None)
+        if future is not None:
+            arrives, code = future
+            if arrives <= t:
+                future_taken[code] += 1
+                heapq.heappush(heap, (t + minutes.get(code, 8.0), n))
+                continue
+            if item is None:
+                heapq.heappush(heap, (arrives, n))  # idle until the stream brings one
+                continue
+        if item is None:
+            continue  # nothing more this window could take
+        if item[3] == _PHANTOM_ID:
+            new[item[4]] = t
+            phantoms_left -= 1
+            heapq.heappush(heap, (t, n))  # a phantom takes no window time
+        else:
+            taken.add(item[3])
+            picked[item[3]] = t
+            heapq.heappush(heap, (t + minutes.get(item[4], 8.0), n))
+
+    by_service: dict[str, list[float]] = {}
+    for t in waiting:
+        if t["id"] in picked:
+            by_service.setdefault(t["service"], []).append(picked[t["id"]])
+    fc.picks = {code: sorted(v) for code, v in by_service.items()}
+    fc.throughput = _throughput(db, now, day)
+    fc.new = {code: new.get(code) for code in services}
+    return fc
+
+
+def _arrival_rates(db, now: datetime, day: str) -> dict[str, float]:
+    """Walk-in tickets per minute and service over the last RATE_MINUTES of today (or
+    since the day's first ticket, early in the morning)."""
+    first = db.execute("SELECT MIN(issued_at) FROM tickets WHERE day = ?", [day]).fetchone()[0]
+    if not first:
+        return {}
+    span = min(RATE_MINUTES, max(_minutes_between(now, from_iso(first)), RATE_MIN_SPAN))
+    since = to_iso(now - timedelta(minutes=span))
+    return {
+        r["service"]: r["n"] / span
+        for r in db.query(
+            "SELECT service, COUNT(*) AS n FROM tickets WHERE day = ? AND issued_at >= ? "
+            "AND priority = 0 GROUP BY service",
+            [day, since],
+        )
+    }
+
+
+def _throughput(db, now: datetime, day: str) -> dict[str, float]:
+    since = to_iso(now - timedelta(minutes=THROUGHPUT_MINUTES))
+    busy = {
+        r["service"]
+        for r in db.query(
+            "SELECT service, MIN(queued_at) AS oldest FROM tickets WHERE status = 'waiting' "
+            "AND day = ? GROUP BY service",
+            [day],
+        )
+        if r["oldest"] <= since
+    }
+    if not busy:
+        return {}
+    out = {}
+    for r in db.query(
+        "SELECT t.service, COUNT(*) AS n FROM ticket_events e JOIN tickets t ON t.id = "
+        "e.ticket_id WHERE e.kind = 'called' AND e.at >= ? AND t.day = ? AND "
+        "COALESCE(json_extract(e.details, '$.recall'), 0) = 0 GROUP BY t.service",
+        [since, day],
+    ):
+        if r["service"] in busy and r["n"] >= 2:
+            out[r["service"]] = r["n"] / THROUGHPUT_MINUTES
+    return out
+
+
+def eta(db, service: dict, ahead: int, now: datetime, day: str, sample: int) -> int:
+    """Minutes until the ticket with `ahead` tickets of its service before it is called.
+
+    ahead == the number waiting means a ticket issued now (the kiosk's estimate).
+    """
+    code = service["code"]
+    fc = forecast(db, now, day, sample)
+    shift = _minutes_between(now, fc.now)  # the forecast may be a few seconds old
+    picks = fc.picks.get(code, [])
+    ahead = max(int(ahead), 0)
+    thr = fc.throughput.get(code)
+    if ahead < len(picks) and not (fc.truncated and ahead == len(picks) - 1):
+        return _blend(picks[ahead] - shift, ahead, thr)
+    if ahead == len(picks) and fc.new.get(code) is not None and not fc.truncated:
+        return _blend(fc.new[code] - shift, ahead, thr)
+    # Beyond the forecast: the simple model from the last known point.
+    m = fc.minutes.get(code) or handling_minutes(db, service, now, sample)
+    c = capacity(db, code, day)
+    if picks:
+        return _round(picks[-1] - shift + (ahead - len(picks) + 1) * m / max(c, 0.25))
+    return eta_minutes(ahead, m, c)
+
+
+def _blend(forecast_min: float, ahead: int, throughput: float | None) -> int:
+    if not throughput:
+        return _round(forecast_min)
+    paced = (ahead + 0.5) / throughput
+    return _round((1 - THROUGHPUT_WEIGHT) * forecast_min + THROUGHPUT_WEIGHT * paced)
+
+
+def _round(minutes: float) -> int:
+    return max(0, int(round(minutes)))
