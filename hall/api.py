@@ -28,6 +28,15 @@ def _read():
     return current_hall().engine.read
 
 
+# --- the description of this API -----------------------------------------------------
+@bp.get("/openapi.json")
+def openapi_json():
+    """OpenAPI 3 description of every /api endpoint (hall/openapi.py)."""
+    from .openapi import spec
+
+    return jsonify(spec())
+
+
 # --- services and tickets -----------------------------------------------------------
 @bp.get("/services")
 def services():

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from flask import Flask, current_app, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -56,6 +57,48 @@ class HallContext:
         if self.voice is not None and call.get("window") is not None:
             audio = f"/audio/call/{quote(call['number'])}/{call['window']}.wav"
         return {**call, "audio": audio}
+
+
+class StrictJSON(DefaultJSONProvider):
+    """Request bodies as strict JSON: no NaN/Infinity, integers that fit SQLite, no lone
+    surrogates (they cannot be stored or sent back as UTF-8), and nesting too deep for
+    the parser is a ValueError (400), not a RecursionError (500). Werkzeug's get_json
+    turns the ValueError into "body is not valid JSON"."""
+
+    def loads(self, s, **kwargs):
+        kwargs.setdefault("parse_constant", _reject_constant)
+        try:
+            value = super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+        _check_json(value)
+        return value
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _check_json(value, depth: int = 0) -> None:
+    if depth > 64:
+        raise ValueError("JSON nested too deeply")
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("lone surrogate in a JSON string") from None
+    elif isinstance(value, bool):
+        return
+    elif isinstance(value, int):
+        if not -(2**63) <= value < 2**63:
+            raise ValueError("integer out of range")
+    elif isinstance(value, list):
+        for item in value:
+            _check_json(item, depth + 1)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_json(key, depth + 1)
+            _check_json(item, depth + 1)
 
 
 class BoundedInt(IntegerConverter):
@@ -109,6 +152,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     """
     test_config = dict(test_config or {})
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    app.json = StrictJSON(app)
     cfg = config_mod.load(test_config.pop("HALL_CONFIG", None), test_config.pop("HALL", None))
     db_path = test_config.pop("DATABASE", None) or cfg.hall["database"]
     if db_path != ":memory:" and not os.path.isabs(db_path):
@@ -140,7 +184,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from .realtime import Broadcaster, register_namespaces, socketio
 
-    bus.subscribe(Broadcaster(hall))
+    bus.subscribe(Broadcaster(hall, app))
     register_namespaces()
     # Faces register their blueprints and Socket.IO namespaces (realtime.add_namespace)
     # before init_app, which builds this app's Socket.IO server with all of them.
@@ -204,7 +248,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        # The route's pattern, not the path: a path may hold a ticket's token.
+        rule = request.url_rule.rule if request.url_rule else "(no route)"
+        log.exception("unhandled error on %s %s", request.method, rule)
         if wants_json():
             return jsonify(error="服务器内部错误 (internal error)"), 500
         return "服务器内部错误 (internal error)", 500
@@ -214,10 +260,12 @@ def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def headers(resp):
         # Everything is served from the hall's own origin: no CDN, no inline script.
+        # connect-src 'self' covers the Socket.IO WebSocket to this host (CSP 3); "ws:"
+        # would let a page connect to any host at all.
         resp.headers.setdefault(
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; media-src 'self'; "
-            "style-src 'self' 'unsafe-inline'; connect-src 'self' ws: wss:; "
+            "style-src 'self' 'unsafe-inline'; connect-src 'self'; "
             "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         )
         resp.headers.setdefault("X-Content-Type-Options", "nosniff")

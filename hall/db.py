@@ -46,7 +46,8 @@ class Store:
     def __init__(self, path: str):
         self.path = path
         self._local = threading.local()
-        self._all: list[sqlite_utils.Database] = []
+        # (owner thread, its connection), so close() knows whose connection it is
+        self._all: list[tuple[threading.Thread, sqlite_utils.Database]] = []
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
         with self._lock:
@@ -59,8 +60,11 @@ class Store:
         if db is None:
             db = connect(self.path)
             self._local.db = db
+            me = threading.current_thread()
             with self._lock:
-                self._all.append(db)
+                # a connection this thread had before a close() is garbage now
+                self._all = [(t, d) for t, d in self._all if t is not me]
+                self._all.append((me, db))
         return db
 
     @contextlib.contextmanager
@@ -85,9 +89,16 @@ class Store:
                 db.execute("COMMIT")
 
     def close(self) -> None:
+        """Close this thread's connection and those of threads that have ended.
+
+        A connection of a thread still running (a pad timer, a server thread) is only
+        let go: closing it under a query running in that thread crashes the interpreter
+        (a segfault in sqlite3); it closes itself when that thread drops it."""
+        me = threading.current_thread()
         with self._lock:
-            for db in self._all:
-                with contextlib.suppress(Exception):
-                    db.close()
-            self._all.clear()
+            closable = [d for t, d in self._all if t is me or not t.is_alive()]
+            self._all = []
+        for db in closable:
+            with contextlib.suppress(Exception):
+                db.close()
         self._local = threading.local()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from flask import current_app
+from flask import current_app, g, has_request_context, request
 from flask_socketio import Namespace, SocketIO, emit, join_room
 
 from . import events as ev
@@ -200,11 +200,42 @@ def register_namespaces() -> None:
 class Broadcaster:
     """Event-bus subscriber that turns domain events into Socket.IO messages."""
 
-    def __init__(self, hall):
+    def __init__(self, hall, app=None):
         self.hall = hall
         self._warm = threading.Semaphore(2)
+        self._last_counts: dict | None = None
+        self._counts_lock = threading.Lock()
+        self._deferred = app is not None
+        if app is not None:
+            app.after_request(self._after_request)
+            app.teardown_request(self._teardown_request)
 
+    # Inside an HTTP request the messages go out when the view is done (after_request,
+    # still before the response): the request's own work, e.g. the new ticket's wait
+    # estimate, is then not slowed down by a hundred display connections waking up to
+    # send, and the client still sees every message once its request has returned.
+    # Socket.IO handlers (request.sid) and background threads send at once.
     def __call__(self, event: ev.Event) -> None:
+        if self._deferred and has_request_context() and getattr(request, "sid", None) is None:
+            g.setdefault("_hall_events", []).append(event)
+            return
+        self.send(event)
+
+    def _flush(self) -> None:
+        for event in g.pop("_hall_events", []):
+            try:
+                self.send(event)
+            except Exception:  # a broken push must not break the answer
+                log.exception("pushing %s failed", type(event).__name__)
+
+    def _after_request(self, response):
+        self._flush()
+        return response
+
+    def _teardown_request(self, exc=None) -> None:
+        self._flush()  # a request that ended in an error before after_request
+
+    def send(self, event: ev.Event) -> None:
         hall = self.hall
         payload = event.payload()
         if isinstance(event, ev.TicketCalled):
@@ -242,16 +273,41 @@ class Broadcaster:
         if isinstance(event, ev.TicketEvent):
             db = hall.store.db()
             counts = hall.engine.read.waiting_counts(db)
-            for ns in (DISPLAY, COUNTER, SUPERVISOR, KIOSK, TICKET):
-                socketio.emit("queue", counts, namespace=ns)
-            t = hall.engine.read.ticket(db, event.ticket_id)
-            if t is not None:
-                socketio.emit(
-                    "ticket", hall.engine.read.ticket_json(db, t), to=f"t{t['id']}", namespace=TICKET
-                )
+            if self._counts_changed(counts):
+                for ns in (DISPLAY, COUNTER, SUPERVISOR, KIOSK, TICKET):
+                    socketio.emit("queue", counts, namespace=ns)
+            if self._listened(TICKET, f"t{event.ticket_id}"):
+                t = hall.engine.read.ticket(db, event.ticket_id)
+                if t is not None:
+                    socketio.emit(
+                        "ticket", hall.engine.read.ticket_json(db, t), to=f"t{t['id']}",
+                        namespace=TICKET,
+                    )
             if event.window:
                 socketio.emit("ticket", payload, to=f"w{event.window}", namespace=COUNTER)
         socketio.emit("event", {"type": event.NAME, **payload}, namespace=SUPERVISOR)
+
+    # Each message costs every connected screen a WebSocket frame, and with 100 hall
+    # displays that (not the database) is what limits one process (docs/bench.md). So a
+    # `queue` message goes out only when the counts changed (a finish or a recall
+    # changes none), and a `ticket` message is built only for a ticket someone follows.
+    # With a message queue other processes have their own screens: send everything.
+    def _counts_changed(self, counts: dict) -> bool:
+        if self.hall.cfg.server["message_queue"]:
+            return True
+        with self._counts_lock:
+            if counts == self._last_counts:
+                return False
+            self._last_counts = dict(counts)
+            return True
+
+    def _listened(self, namespace: str, room: str) -> bool:
+        if self.hall.cfg.server["message_queue"]:
+            return True
+        try:
+            return bool(socketio.server.manager.rooms.get(namespace, {}).get(room))
+        except AttributeError:  # no server (yet): nobody listens
+            return False
 
     def _public_window(self, number: int, at: str | None) -> None:
         try:

@@ -9,6 +9,10 @@ from flask import request
 from .errors import Invalid
 
 _MISSING = object()
+# The days a hall can have data for. Outside them the date arithmetic of a range (a
+# day's UTC bounds, the day after the last) overflows Python's datetime: 400, not 500.
+MIN_DAY = date(1970, 1, 1)
+MAX_DAY = date(2999, 12, 31)
 
 
 def json_body() -> dict:
@@ -50,11 +54,22 @@ def string_list(data: dict, name: str, *, max_items: int = 20, max_len: int = 10
     return [i.strip() for i in items]
 
 
+def parse_day(text: str) -> date:
+    """A YYYY-MM-DD day between MIN_DAY and MAX_DAY; ValueError otherwise."""
+    day = date.fromisoformat(text)
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise ValueError(f"{text} is outside {MIN_DAY}..{MAX_DAY}")
+    return day
+
+
 def date_arg(name: str, default: date) -> date:
     raw = request.args.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return date.fromisoformat(raw)
+        return parse_day(raw)
     except ValueError:
-        raise Invalid(f"参数{name}须为YYYY-MM-DD ({name!r} must be a date YYYY-MM-DD)") from None
+        raise Invalid(
+            f"参数{name}须为{MIN_DAY.year}-{MAX_DAY.year}年间的日期YYYY-MM-DD "
+            f"({name!r} must be a date YYYY-MM-DD, {MIN_DAY.year}-{MAX_DAY.year})"
+        ) from None

@@ -12,6 +12,7 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from hall import stats
 from hall.app import current_hall
 from hall.hours import WEEKDAY_CN
+from hall.validate import parse_day
 
 from . import admin, audit, board, charts, followup
 from .export import FIGURE_COLUMNS
@@ -128,10 +129,10 @@ def page_range(default_days: int | None = None) -> tuple[date, date, str]:
     error = ""
     try:
         if request.args.get("from"):
-            start = date.fromisoformat(request.args["from"])
+            start = parse_day(request.args["from"])
             end = start
         if request.args.get("to"):
-            end = date.fromisoformat(request.args["to"])
+            end = parse_day(request.args["to"])
         if end < start:
             raise ValueError("to before from")
         if (end - start).days > 366:
@@ -566,9 +567,9 @@ def audit_page():
     start = end = None
     try:
         if request.args.get("from"):
-            start = date.fromisoformat(request.args["from"])
+            start = parse_day(request.args["from"])
         if request.args.get("to"):
-            end = date.fromisoformat(request.args["to"])
+            end = parse_day(request.args["to"])
     except ValueError:
         error = "日期格式应为YYYY-MM-DD"
     if not any(q.values()) and not start and not end:
@@ -610,7 +611,7 @@ def report():
     day = _today()
     if request.args.get("date"):
         try:
-            day = date.fromisoformat(request.args["date"])
+            day = parse_day(request.args["date"])
         except ValueError:
             error = "日期格式应为YYYY-MM-DD"
     figs = stats.compute(hall, day, day)
