@@ -165,6 +165,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="hall_session",
+        SESSION_COOKIE_SECURE=cfg.security["secure_cookies"],
         JSON_AS_ASCII=False,
         HALL_INSTANCE=instance,
     )

@@ -89,6 +89,7 @@ SETTINGS: list[Setting] = [
     _s("security", "login_lockout_seconds", 300, "Lockout length after too many failed logins."),
     _s("security", "session_hours", 12, "Staff sessions expire after this many hours."),
     _s("security", "trust_proxy", False, "Trust X-Forwarded-For from one reverse proxy (nginx)."),
+    _s("security", "secure_cookies", False, "Mark the session cookie Secure (set true when served over HTTPS)."),
     # [server]
     _s("server", "host", "127.0.0.1", "serve: listen address."),
     _s("server", "port", 5000, "serve: listen port."),
