@@ -826,3 +826,22 @@ def test_live_pages_in_chromium_never_inject_markup(tmp_path, browser):
         assert not problems, problems
     finally:
         server.stop()
+
+
+def test_pages_scripts_never_build_html_from_data():
+    """Live data reaches the DOM as text (textContent), never as markup: no innerHTML,
+    outerHTML, insertAdjacentHTML or document.write in the faces' scripts, except the
+    supervisor board, which swaps in a fragment the server rendered (and escaped)."""
+    from tests.conftest import ROOT
+
+    allowed = {("supervisor/static/board.js", "live.innerHTML = html;")}
+    found = []
+    for path in sorted(ROOT.glob("*/static/**/*.js")):
+        rel = path.relative_to(ROOT).as_posix()
+        if "/vendor/" in rel:
+            continue
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if re.search(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write", line):
+                if (rel, line.strip()) not in allowed:
+                    found.append(f"{rel}: {line.strip()}")
+    assert not found, found
