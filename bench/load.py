@@ -6,8 +6,8 @@ Starts its own `python -m hall serve` on a fresh temporary database (unless --ur
 given), with a generated config that has enough windows for the clerks. All clients are
 real and talk over loopback:
 
-- K kiosk threads POST /api/tickets as fast as the server answers (or every
-  --kiosk-interval seconds);
+- K kiosk threads POST /api/tickets every --kiosk-interval seconds (default 2; 0 = as
+  fast as the server answers, a throughput test);
 - M clerk threads, each logged in as its own user at its own window, loop call-next ->
   (--clerk-pause) -> finish;
 - N /display Socket.IO clients over WebSocket (in --display-procs separate processes, so
@@ -112,13 +112,14 @@ def bench_config(windows: int, kiosks: int, voice: bool) -> str:
 class Server:
     """`python -m hall serve` on a fresh database in a temp dir."""
 
-    def __init__(self, tmp: Path, config: str, threads: int):
+    def __init__(self, tmp: Path, config: str, threads: int, message_queue: str = ""):
         self.tmp = tmp
         self.config = config
         self.threads = threads
+        self.message_queue = message_queue
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp / "server.log"
+        self.log_path = tmp / f"server-{self.port}.log"
         self.proc: subprocess.Popen | None = None
 
     def env(self) -> dict:
@@ -128,7 +129,11 @@ class Server:
             HALL_DATABASE=str(self.tmp / "bench.sqlite3"),
             HALL_SECRET_KEY="bench-secret-key",
             HALL_SETTINGS=json.dumps(
-                {"hours": {"always_open": True}, "security": {"ticket_rate_limit_per_minute": 0}}
+                {
+                    "hours": {"always_open": True},
+                    "security": {"ticket_rate_limit_per_minute": 0},
+                    "server": {"message_queue": self.message_queue},
+                }
             ),
             PYTHONPATH=str(ROOT),
         )
@@ -175,6 +180,50 @@ class Server:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+
+
+class RedisServer:
+    """Debian's redis-server on a free port in a temp dir (for --servers N)."""
+
+    def __init__(self, tmp: Path):
+        import shutil
+
+        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc = subprocess.Popen(
+            [
+                exe,
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--dir",
+                str(tmp),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        import socket
+
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            self.proc.wait(5)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -458,34 +507,42 @@ def clerk_loop(url, username, window, stop, res: Results, pause: float, idle: fl
 
 # --- main -----------------------------------------------------------------------------
 def run(args) -> dict:
-    tmp = None
-    server = None
-    url = args.url
-    if not url:
+    servers: list[Server] = []
+    redis = None
+    urls = [args.url] if args.url else []
+    if not args.url:
         tmp = Path(tempfile.mkdtemp(prefix="hall-bench-"))
         cfg_path = tmp / "bench.toml"
         cfg_path.write_text(
             bench_config(max(args.clerks, 4), max(args.kiosks, 1), args.voice), encoding="utf-8"
         )
         threads = args.threads or (args.displays + args.clerks + args.kiosks + 64)
-        server = Server(tmp, str(cfg_path), threads)
-        server.start()
-        url = server.url
-        print(
-            f"server pid {server.proc.pid} on {url}, log {server.log_path}",
-            file=sys.stderr,
-            flush=True,
-        )
+        if args.servers > 1:
+            redis = RedisServer(tmp)
+        for _ in range(args.servers):
+            server = Server(tmp, str(cfg_path), threads, redis.url if redis else "")
+            server.start()
+            servers.append(server)
+            urls.append(server.url)
+            print(
+                f"server pid {server.proc.pid} on {server.url}, log {server.log_path}",
+                file=sys.stderr,
+                flush=True,
+            )
     try:
-        return _run(args, url, server)
+        return _run(args, urls, servers)
     finally:
-        if server:
+        for server in servers:
             server.stop()
+        if redis:
+            redis.stop()
 
 
-def _run(args, url: str, server: Server | None) -> dict:
+def _run(args, urls: list[str], servers: list[Server]) -> dict:
     import requests
 
+    url = urls[0]
+    server = servers[0] if servers else None
     usernames = [f"bench{i + 1}" for i in range(args.clerks)]
     if server or args.create_users:
         add_users(usernames, server.env() if server else None)
@@ -505,7 +562,8 @@ def _run(args, url: str, server: Server | None) -> dict:
     # Displays first, in their own processes.
     ctx = mp.get_context("spawn")
     procs, conns = [], []
-    per = math.ceil(args.displays / max(args.display_procs, 1)) if args.displays else 0
+    procs_wanted = max(args.display_procs, len(urls))
+    per = math.ceil(args.displays / procs_wanted) if args.displays else 0
     remaining = args.displays
     worker = 0
     t_connect = time.monotonic()
@@ -513,7 +571,9 @@ def _run(args, url: str, server: Server | None) -> dict:
         n = min(per, remaining)
         parent, child = ctx.Pipe()
         target = display_worker_raw if args.client == "raw" else display_worker
-        p = ctx.Process(target=target, args=(url, n, child, worker), daemon=True)
+        p = ctx.Process(
+            target=target, args=(urls[worker % len(urls)], n, child, worker), daemon=True
+        )
         p.start()
         procs.append(p)
         conns.append(parent)
@@ -536,7 +596,16 @@ def _run(args, url: str, server: Server | None) -> dict:
     for i, name in enumerate(usernames):
         t = threading.Thread(
             target=clerk_loop,
-            args=(url, name, windows[i], stop, res, args.clerk_pause, args.clerk_idle, ready),
+            args=(
+                urls[i % len(urls)],
+                name,
+                windows[i],
+                stop,
+                res,
+                args.clerk_pause,
+                args.clerk_idle,
+                ready,
+            ),
             daemon=True,
         )
         t.start()
@@ -544,14 +613,14 @@ def _run(args, url: str, server: Server | None) -> dict:
     if ready:
         ready.wait()
     t_start = time.monotonic()
-    cpu0 = cpu_seconds(server.proc.pid) if server else 0.0
+    cpu0 = sum(cpu_seconds(sv.proc.pid) for sv in servers)
     clients0 = sum(cpu_seconds(p.pid) for p in procs) + sum(os.times()[:2])
     load0 = os.getloadavg()[0]
     for k in range(args.kiosks):
         t = threading.Thread(
             target=kiosk_loop,
             args=(
-                url,
+                urls[k % len(urls)],
                 f"K{k + 1}" if not args.url else None,
                 services[k:] + services[:k],
                 stop,
@@ -566,7 +635,7 @@ def _run(args, url: str, server: Server | None) -> dict:
     time.sleep(args.seconds)
     stop.set()
     elapsed_run = time.monotonic() - t_start
-    server_cpu = (cpu_seconds(server.proc.pid) - cpu0) if server else None
+    server_cpu = (sum(cpu_seconds(sv.proc.pid) for sv in servers) - cpu0) if servers else None
     clients_cpu = sum(cpu_seconds(p.pid) for p in procs) + sum(os.times()[:2]) - clients0
     load1 = os.getloadavg()[0]
     for t in threads:
@@ -615,6 +684,7 @@ def _run(args, url: str, server: Server | None) -> dict:
         "seconds": round(elapsed, 1),
         "display_connect_s": round(connect_s, 1),
         "client": args.client,
+        "servers": max(len(servers), 1),
         "voice": bool(args.voice),
         "print": bool(args.print),
         "kiosk_interval_s": args.kiosk_interval,
@@ -681,6 +751,7 @@ def sweep(args) -> dict:
         "max_displays": held,
         "mark_ms": args.mark_ms,
         "client": args.client,
+        "servers": args.servers,
         "kiosk_interval_s": args.kiosk_interval,
         "clerk_pause_s": args.clerk_pause,
         "runs": [
@@ -709,6 +780,13 @@ def main(argv=None) -> int:
     p.add_argument("--seconds", type=float, default=20)
     p.add_argument("--url", help="benchmark a running server instead of starting one")
     p.add_argument(
+        "--servers",
+        type=int,
+        default=1,
+        help="start N server processes on one database with a Redis message "
+        "queue (scale-out); clients are spread over them round-robin",
+    )
+    p.add_argument(
         "--create-users",
         action="store_true",
         help="with --url: add the bench users through `python -m hall user add` "
@@ -717,14 +795,15 @@ def main(argv=None) -> int:
     p.add_argument(
         "--kiosk-interval",
         type=float,
-        default=0.0,
-        help="seconds between a kiosk's tickets (0 = as fast as answered)",
+        default=2.0,
+        help="seconds between a kiosk's tickets (default 2: 5 kiosks give 2.5 tickets/s, "
+        "about 35x the peak hour of a 16-window county hall); 0 = as fast as answered",
     )
     p.add_argument(
         "--clerk-pause",
         type=float,
-        default=0.0,
-        help="seconds a clerk holds a ticket before finishing it",
+        default=2.0,
+        help="seconds a clerk holds a ticket before finishing it (default 2; 0 = at once)",
     )
     p.add_argument(
         "--clerk-idle",

@@ -1,15 +1,17 @@
 """A simulated hall day through the real engine, on the test clock.
 
-    python bench/simulate.py --seed 1 [--config config.toml] [--load 0.75]
+    python bench/simulate.py --seed 1 [--config config.toml] [--load 0.85] [--cv 0.5]
 
 The day (Monday 2026-11-30, the config's opening hours) is generated from the seed:
 
 - arrivals: a non-homogeneous Poisson process per service, from an hourly profile with
-  the morning peak (HOURLY_PROFILE); each service's daily volume is `--load` times what
-  its windows can handle (a window's minutes split evenly over its primary services);
-- handling times: lognormal per service (CV 0.5); the true mean is the config's
-  service_minutes times a per-service factor in [0.85, 1.2], so the estimator has to
-  learn it (the database starts empty: no history);
+  the morning peak (HOURLY_PROFILE); each service's daily volume is `--load` (default
+  0.85) times what its windows can handle at its true handling time (a window's minutes
+  split evenly over its primary services): the window plan fits the demand, and the
+  morning peak runs above capacity;
+- handling times: lognormal per service (CV `--cv`, default 0.5); the true mean is the
+  config's service_minutes times a per-service factor in [0.85, 1.2], so the estimator
+  has to learn it (the database starts empty: no history);
 - 5% of the called citizens do not come (the clerk recalls after 1 minute and marks the
   no-show after 2); 2% of the tickets are 绿色通道 priority tickets issued by staff;
   4% of the 综合受理-type tickets (services of windows with several primary services) and
@@ -73,7 +75,8 @@ HOURLY_PROFILE = {
     16: 0.6,
     17: 0.25,
 }
-CV = 0.5
+DEFAULT_CV = 0.5
+CV = DEFAULT_CV
 NO_SHOW = 0.05
 PRIORITY = 0.02
 TRANSFER_MULTI = 0.04
@@ -170,6 +173,14 @@ def build_day(cfg, seed: int, load: float) -> list[Arrival]:
             arrivals.append(a)
     arrivals.sort(key=lambda a: a.at)
     return arrivals
+
+
+def pad(text: str, width: int) -> str:
+    """Left-align text in `width` terminal columns (a Chinese character takes two)."""
+    import unicodedata
+
+    cols = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - cols, 1)
 
 
 def _lognormal(rng: random.Random, mean: float) -> float:
@@ -410,9 +421,17 @@ def main(argv=None) -> int:
         help="daily demand as a share of what the windows can handle",
     )
     p.add_argument(
+        "--cv",
+        type=float,
+        default=DEFAULT_CV,
+        help="coefficient of variation of the handling times",
+    )
+    p.add_argument(
         "--no-compare", action="store_true", help="skip the pooled and dedicated replays"
     )
     args = p.parse_args(argv)
+    global CV
+    CV = args.cv
 
     cfg = config_mod.load(args.config)
     arrivals = build_day(cfg, args.seed, args.load)
@@ -430,28 +449,22 @@ def main(argv=None) -> int:
         f"last ticket finished {day.last_finish / 60:.1f} h after opening "
         f"({day.seconds:.1f} s wall)"
     )
-    head = (
-        f"{'service':<22}{'n':>5}{'mean':>7}{'p90':>7}{'max':>7}{'SL':>7}{'ETA MAE':>9}{'bias':>7}"
-    )
+    head = f"{pad('service', 24)}{'n':>5}{'mean':>7}{'p90':>7}{'max':>7}{'SL':>6}{'ETA MAE':>9}{'bias':>7}"
     print(head)
     print("-" * len(head))
-    for code in [s["code"] for s in cfg.services]:
-        if code not in by_service:
-            continue
-        f = figures(by_service[code])
-        label = f"{code} {names[code]}"
+    rows = [
+        (f"{s['code']} {names[s['code']]}", figures(by_service[s["code"]]))
+        for s in cfg.services
+        if s["code"] in by_service
+    ]
+    for label, f in [*rows, ("all", overall)]:
+        if label == "all":
+            print("-" * len(head))
         print(
-            f"{label:<18}{f['tickets']:>9}{f['mean_wait_min']:>7.1f}{f['p90_wait_min']:>7.1f}"
-            f"{f['max_wait_min']:>7.1f}{f['service_level']:>7.0%}{f['eta_mae_min']:>9.1f}"
+            f"{pad(label, 24)}{f['tickets']:>5}{f['mean_wait_min']:>7.1f}{f['p90_wait_min']:>7.1f}"
+            f"{f['max_wait_min']:>7.1f}{f['service_level']:>6.0%}{f['eta_mae_min']:>9.1f}"
             f"{f['eta_bias_min']:>7.1f}"
         )
-    print("-" * len(head))
-    print(
-        f"{'all':<18}{overall['tickets']:>9}{overall['mean_wait_min']:>7.1f}"
-        f"{overall['p90_wait_min']:>7.1f}{overall['max_wait_min']:>7.1f}"
-        f"{overall['service_level']:>7.0%}{overall['eta_mae_min']:>9.1f}"
-        f"{overall['eta_bias_min']:>7.1f}"
-    )
 
     handled = [a.handling + (a.handling2 if a.transfer_to else 0.0) for a in arrivals]
     mean_handling = sum(handled) / len(handled)
@@ -472,6 +485,7 @@ def main(argv=None) -> int:
         "turned_away": day.turned_away,
         "seed": args.seed,
         "load": args.load,
+        "cv": args.cv,
     }
     print(
         f"\nM/M/{len(cfg.windows)} (Erlang C, all windows pooled, day-average load "

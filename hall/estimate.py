@@ -3,33 +3,39 @@
 The estimate replays the engine's own calling rule forward in time (a deterministic
 "forecast" of the queue):
 
-- each window that is open (or paused, from a little later) becomes free when its
-  current ticket is expected to finish: the call time plus the service's handling
-  minutes, or a part of them when the ticket has already taken longer;
+- each window that is open (or paused, from PAUSE_MINUTES after the pause began)
+  becomes free when its current ticket is expected to end: the rest of the service's
+  handling minutes, or, for a ticket already running long, the typical remainder of one
+  that has run that long (RESIDUAL);
 - whenever a window is free it takes the ticket the engine's call_next would give it
   (a ticket transferred to that window, then priority, then its primary services before
   its secondary ones, then lane and queue time) and is busy for that service's
   handling minutes;
+- tickets still to come arrive as a steady stream per service at the walk-in rate of
+  the last hour: where they outrank a waiting ticket (a window's own service before one
+  it only helps with) they take the window first, and an idle window waits for them;
 - a ticket's estimate is the moment it is taken, minus now.
 
-So a 综合窗口 shared by several services, a secondary window that helps when its own
-queues are empty, priority tickets jumping the queue and windows that are closed all
-count the way they really will. The forecast is computed once per state of the queue
-(the last ticket event, the last window change and the minute) and shared by every
-ticket and service that asks.
+So a 综合窗口 shared by several services, a secondary window that helps only while its
+own queues are empty, priority tickets jumping the queue and closed windows all count
+the way they really will. A new ticket's estimate (the kiosk's "预计等候") is the moment
+a phantom ticket at the end of the service's queue would be taken; a phantom takes no
+window time, so the phantoms of different services do not delay each other.
 
-A new ticket's estimate (the kiosk's "预计等候") is the moment a phantom ticket at the
-end of the service's queue would be taken; a phantom takes no window time, so the
-phantoms of different services do not delay each other.
+The forecast is computed once per state of the queue (database file, last ticket event,
+last audited window change, queue.estimate_sample) and reused for FORECAST_TTL seconds
+of clock time by every ticket and service that asks: /api/services, a list of 500
+tickets and the kiosk's answer cost one forecast, not one per ticket.
 
 Handling minutes are the mean (finish - last call) of the service's recent tickets
 (queue.estimate_sample of them), with the configured `service_minutes` counting as
-PRIOR_TICKETS tickets while there are few. Before a
-window has opened today, every configured window is assumed to open.
+PRIOR_TICKETS tickets while there are few. Before any window has opened today, every
+configured window is assumed to open.
 
+bench/simulate.py measures the result on a simulated day (docs/bench.md).
 `handling_minutes`, `capacity` and `eta_minutes` are the simple model (people ahead x
-minutes / windows), used for tickets beyond the forecast horizon and when the forecast
-has no window that could serve a service.
+minutes / windows), used for tickets beyond the forecast's horizon and for services no
+working window serves.
 """
 
 from __future__ import annotations
@@ -50,8 +56,16 @@ HISTORY_DAYS = 14
 # time, by how long it has already taken (same share): the conditional median of a
 # lognormal with CV 0.5 (the median, not the mean: an estimate is judged by how far off
 # it is, and a long-running ticket is not about to end).
-RESIDUAL = [(0.0, 0.894), (0.25, 0.646), (0.5, 0.453), (0.75, 0.36), (1.0, 0.323),
-            (1.5, 0.307), (2.0, 0.308), (3.0, 0.336)]
+RESIDUAL = [
+    (0.0, 0.894),
+    (0.25, 0.646),
+    (0.5, 0.453),
+    (0.75, 0.36),
+    (1.0, 0.323),
+    (1.5, 0.307),
+    (2.0, 0.308),
+    (3.0, 0.336),
+]
 # A paused window is assumed back after this many minutes of pause.
 PAUSE_MINUTES = 15.0
 # The forecast replays at most this many waiting tickets; later ones use the simple model.
@@ -61,8 +75,6 @@ FORECAST_TTL = 30.0
 # Arrival rates are measured over this many minutes.
 RATE_MINUTES = 60.0
 RATE_MIN_SPAN = 15.0
-THROUGHPUT_MINUTES = 30.0
-THROUGHPUT_WEIGHT = 0.0
 # The forecast looks no further ahead than this (minutes).
 HORIZON_MINUTES = 12 * 60.0
 _PHANTOM_ID = 1 << 62
@@ -144,9 +156,6 @@ class Forecast:
     # service -> windows that could take it (for the simple model beyond the horizon)
     windows: dict[str, float] = field(default_factory=dict)
     truncated: bool = False
-    # service -> calls per minute over the last THROUGHPUT_MINUTES, for services whose
-    # queue was never empty in that time (the pace the hall really keeps)
-    throughput: dict[str, float] = field(default_factory=dict)
 
 
 _cache: OrderedDict = OrderedDict()
@@ -186,7 +195,7 @@ def forecast(db, now: datetime, day: str, sample: int) -> Forecast:
 
 def _residual_share(elapsed_share: float) -> float:
     x = max(elapsed_share, 0.0)
-    for (x0, y0), (x1, y1) in zip(RESIDUAL, RESIDUAL[1:]):
+    for (x0, y0), (x1, y1) in zip(RESIDUAL, RESIDUAL[1:], strict=False):
         if x <= x1:
             return y0 + (y1 - y0) * (x - x0) / (x1 - x0)
     return RESIDUAL[-1][1]
@@ -268,8 +277,9 @@ def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
     # come before the ones it only helps with, and an idle window takes them.
     rate = _arrival_rates(db, now, day)
     futures_at: dict[int, list[tuple[int, str]]] = {
-        n: sorted((1 if tier == 1 else 2, code) for code, tier in tiers[n].items()
-                  if rate.get(code))
+        n: sorted(
+            (1 if tier == 1 else 2, code) for code, tier in tiers[n].items() if rate.get(code)
+        )
         for n in queues
     }
     future_taken: dict[str, int] = {code: 0 for code in rate}
@@ -301,9 +311,7 @@ def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
             break
         q = queues[n]
         i = pos[n]
-        while i < len(q) and (
-            (q[i][3] in taken) if q[i][3] != _PHANTOM_ID else (q[i][4] in new)
-        ):
+        while i < len(q) and ((q[i][3] in taken) if q[i][3] != _PHANTOM_ID else (q[i][4] in new)):
             i += 1
         pos[n] = i
         item = q[i] if i < len(q) else None
@@ -333,7 +341,6 @@ def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
         if t["id"] in picked:
             by_service.setdefault(t["service"], []).append(picked[t["id"]])
     fc.picks = {code: sorted(v) for code, v in by_service.items()}
-    fc.throughput = _throughput(db, now, day)
     fc.new = {code: new.get(code) for code in services}
     return fc
 
@@ -356,31 +363,6 @@ def _arrival_rates(db, now: datetime, day: str) -> dict[str, float]:
     }
 
 
-def _throughput(db, now: datetime, day: str) -> dict[str, float]:
-    since = to_iso(now - timedelta(minutes=THROUGHPUT_MINUTES))
-    busy = {
-        r["service"]
-        for r in db.query(
-            "SELECT service, MIN(queued_at) AS oldest FROM tickets WHERE status = 'waiting' "
-            "AND day = ? GROUP BY service",
-            [day],
-        )
-        if r["oldest"] <= since
-    }
-    if not busy:
-        return {}
-    out = {}
-    for r in db.query(
-        "SELECT t.service, COUNT(*) AS n FROM ticket_events e JOIN tickets t ON t.id = "
-        "e.ticket_id WHERE e.kind = 'called' AND e.at >= ? AND t.day = ? AND "
-        "COALESCE(json_extract(e.details, '$.recall'), 0) = 0 GROUP BY t.service",
-        [since, day],
-    ):
-        if r["service"] in busy and r["n"] >= 2:
-            out[r["service"]] = r["n"] / THROUGHPUT_MINUTES
-    return out
-
-
 def eta(db, service: dict, ahead: int, now: datetime, day: str, sample: int) -> int:
     """Minutes until the ticket with `ahead` tickets of its service before it is called.
 
@@ -391,24 +373,16 @@ def eta(db, service: dict, ahead: int, now: datetime, day: str, sample: int) -> 
     shift = _minutes_between(now, fc.now)  # the forecast may be a few seconds old
     picks = fc.picks.get(code, [])
     ahead = max(int(ahead), 0)
-    thr = fc.throughput.get(code)
     if ahead < len(picks) and not (fc.truncated and ahead == len(picks) - 1):
-        return _blend(picks[ahead] - shift, ahead, thr)
+        return _round(picks[ahead] - shift)
     if ahead == len(picks) and fc.new.get(code) is not None and not fc.truncated:
-        return _blend(fc.new[code] - shift, ahead, thr)
+        return _round(fc.new[code] - shift)
     # Beyond the forecast: the simple model from the last known point.
     m = fc.minutes.get(code) or handling_minutes(db, service, now, sample)
     c = capacity(db, code, day)
     if picks:
         return _round(picks[-1] - shift + (ahead - len(picks) + 1) * m / max(c, 0.25))
     return eta_minutes(ahead, m, c)
-
-
-def _blend(forecast_min: float, ahead: int, throughput: float | None) -> int:
-    if not throughput:
-        return _round(forecast_min)
-    paced = (ahead + 0.5) / throughput
-    return _round((1 - THROUGHPUT_WEIGHT) * forecast_min + THROUGHPUT_WEIGHT * paced)
 
 
 def _round(minutes: float) -> int:
