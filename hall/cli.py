@@ -114,8 +114,11 @@ def cmd_demo(args) -> int:
     port = args.port or server["port"]
     # A demo must let people take a number at any hour, and its QR codes must open on a
     # phone: point them at the address the demo really listens on.
-    app = _app(args, hours={"always_open": True},
-               hall={"public_url": f"http://{_reachable_host(host)}:{port}"})
+    app = _app(
+        args,
+        hours={"always_open": True},
+        hall={"public_url": f"http://{_reachable_host(host)}:{port}"},
+    )
     hall = app.extensions["hall"]
     print(f"\n{hall.cfg.hall['name']} — demo (database {hall.store.path})")
     print("Demo accounts (new random passwords every start):")

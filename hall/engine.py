@@ -195,12 +195,25 @@ class Engine:
             )
             t = self.read.ticket(db, cur.lastrowid)
             eid = self._log(
-                db, t, "issued", now, actor=actor, priority=priority, reason=priority_reason,
-                source=source, kiosk=kiosk,
+                db,
+                t,
+                "issued",
+                now,
+                actor=actor,
+                priority=priority,
+                reason=priority_reason,
+                source=source,
+                kiosk=kiosk,
             )
             out.append(
                 self._ticket_event(
-                    ev.TicketIssued, db, t, now, eid, actor=actor, priority=priority,
+                    ev.TicketIssued,
+                    db,
+                    t,
+                    now,
+                    eid,
+                    actor=actor,
+                    priority=priority,
                     source=source,
                 )
             )
@@ -259,9 +272,7 @@ class Engine:
         def run(db, out):
             now = self.clock.now()
             t = self._ticket_at_window(db, ticket_id, actor, ("called",), "重呼")
-            db.execute(
-                "UPDATE tickets SET last_called_at = ? WHERE id = ?", [to_iso(now), t["id"]]
-            )
+            db.execute("UPDATE tickets SET last_called_at = ? WHERE id = ?", [to_iso(now), t["id"]])
             eid = self._log(db, t, "called", now, window=t["window"], actor=actor, recall=True)
             out.append(
                 self._ticket_event(
@@ -336,9 +347,7 @@ class Engine:
                 [to_iso(now), t["id"]],
             )
             eid = self._log(db, t, "finished", now, window=t["window"], actor=actor)
-            out.append(
-                self._ticket_event(ev.TicketFinished, db, t, now, eid, t["window"], actor)
-            )
+            out.append(self._ticket_event(ev.TicketFinished, db, t, now, eid, t["window"], actor))
             return self.read.ticket(db, t["id"])
 
         return self._write(run)
@@ -379,14 +388,30 @@ class Engine:
                     [window, to_iso(now), t["id"]],
                 )
             eid = self._log(
-                db, t, "transferred", now, window=from_window, actor=actor,
-                from_service=t["service"], to_service=service, to_window=window, note=note,
+                db,
+                t,
+                "transferred",
+                now,
+                window=from_window,
+                actor=actor,
+                from_service=t["service"],
+                to_service=service,
+                to_window=window,
+                note=note,
             )
             t2 = self.read.ticket(db, t["id"])
             out.append(
                 self._ticket_event(
-                    ev.TicketTransferred, db, t2, now, eid, from_window, actor,
-                    to_service=service, to_window=window, note=note,
+                    ev.TicketTransferred,
+                    db,
+                    t2,
+                    now,
+                    eid,
+                    from_window,
+                    actor,
+                    to_service=service,
+                    to_window=window,
+                    note=note,
                 )
             )
             return t2
@@ -408,9 +433,7 @@ class Engine:
                 [to_iso(now), t["id"]],
             )
             eid = self._log(db, t, "cancelled", now, window=t["window"], actor=actor, reason=reason)
-            out.append(
-                self._ticket_event(ev.TicketCancelled, db, t, now, eid, t["window"], actor)
-            )
+            out.append(self._ticket_event(ev.TicketCancelled, db, t, now, eid, t["window"], actor))
             return self.read.ticket(db, t["id"])
 
         return self._write(run)
@@ -571,13 +594,27 @@ class Engine:
             else:
                 rating_id = db["ratings"].insert(row).last_pk
             eid = self._log(
-                db, t, "rated" if score is not None else "unrated", now, window=t["window"],
-                score=score, channel=row["channel"],
+                db,
+                t,
+                "rated" if score is not None else "unrated",
+                now,
+                window=t["window"],
+                score=score,
+                channel=row["channel"],
             )
             out.append(
                 self._ticket_event(
-                    ev.TicketRated, db, t, now, eid, t["window"], None, score=score, bad=bad,
-                    reasons=reasons, channel=row["channel"],
+                    ev.TicketRated,
+                    db,
+                    t,
+                    now,
+                    eid,
+                    t["window"],
+                    None,
+                    score=score,
+                    bad=bad,
+                    reasons=reasons,
+                    channel=row["channel"],
                 )
             )
             return {**row, "id": rating_id, "reasons": reasons}

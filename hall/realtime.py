@@ -20,7 +20,13 @@ log = logging.getLogger(__name__)
 
 socketio = SocketIO()
 
-DISPLAY, COUNTER, TICKET, SUPERVISOR, KIOSK = "/display", "/counter", "/ticket", "/supervisor", "/kiosk"
+DISPLAY, COUNTER, TICKET, SUPERVISOR, KIOSK = (
+    "/display",
+    "/counter",
+    "/ticket",
+    "/supervisor",
+    "/kiosk",
+)
 
 
 def _hall():
@@ -280,7 +286,9 @@ class Broadcaster:
                 t = hall.engine.read.ticket(db, event.ticket_id)
                 if t is not None:
                     socketio.emit(
-                        "ticket", hall.engine.read.ticket_json(db, t), to=f"t{t['id']}",
+                        "ticket",
+                        hall.engine.read.ticket_json(db, t),
+                        to=f"t{t['id']}",
                         namespace=TICKET,
                     )
             if event.window:

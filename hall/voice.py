@@ -366,9 +366,7 @@ def _chime(rate: int) -> bytes:
             t = k / rate
             env = (k / attack if k < attack else 1.0) * math.exp(-t / 0.22)
             w = 2 * math.pi * freq * t
-            buf[s0 + k] += env * (
-                math.sin(w) + 0.35 * math.sin(2 * w) + 0.12 * math.sin(3 * w)
-            )
+            buf[s0 + k] += env * (math.sin(w) + 0.35 * math.sin(2 * w) + 0.12 * math.sin(3 * w))
     peak = max(abs(v) for v in buf) or 1.0
     scale = 0.45 * 32767 / peak
     return _pcm(array("h", (int(v * scale) for v in buf)))
@@ -558,14 +556,10 @@ class Voice:
                 check=False,
             )
             if proc.returncode != 0:
-                raise VoiceError(
-                    f"espeak-ng exit {proc.returncode}: {proc.stderr.strip()}"
-                )
+                raise VoiceError(f"espeak-ng exit {proc.returncode}: {proc.stderr.strip()}")
             with wave.open(speech, "rb") as w:
                 if w.getsampwidth() != _SAMPWIDTH or w.getnchannels() != _CHANNELS:
-                    raise VoiceError(
-                        f"unexpected espeak-ng output format {w.getparams()}"
-                    )
+                    raise VoiceError(f"unexpected espeak-ng output format {w.getparams()}")
                 return w.getframerate(), w.readframes(w.getnframes())
         finally:
             try:

@@ -143,8 +143,13 @@ def test_user_add_cli_reads_password_from_stdin(tmp_path):
 def test_secure_cookie_behind_https(tmp_path, make_user):
     from hall import create_app
 
-    app = create_app({"HALL_CONFIG": TEST_CONFIG, "DATABASE": str(tmp_path / "s.sqlite3"),
-                      "HALL": {"security": {"secure_cookies": True}}})
+    app = create_app(
+        {
+            "HALL_CONFIG": TEST_CONFIG,
+            "DATABASE": str(tmp_path / "s.sqlite3"),
+            "HALL": {"security": {"secure_cookies": True}},
+        }
+    )
     from hall.auth import create_user
 
     create_user(app.extensions["hall"].store, "clerk9", PASSWORD, "clerk")

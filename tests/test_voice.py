@@ -87,9 +87,7 @@ def test_number_to_chinese(n, expected):
 
 def test_pinyin_of_call_phrase():
     pinyin = to_pinyin(call_text("A001", 3))
-    assert (
-        pinyin == "qing3 ei1 ling2 ling2 yi1 hao4 dao4 san1 hao4 chuang1 kou3 ban4 li3"
-    )
+    assert pinyin == "qing3 ei1 ling2 ling2 yi1 hao4 dao4 san1 hao4 chuang1 kou3 ban4 li3"
     assert not HAN_RE.search(pinyin)
     assert all(SYLLABLE_RE.fullmatch(t) for t in _tokens(pinyin))
 
@@ -111,9 +109,9 @@ def test_pinyin_tables_are_well_formed():
         assert len(ch) == 1 and SYLLABLE_RE.fullmatch(py), (ch, py)
     for word, py in voice_mod._PHRASES.items():
         syllables = py.split()
-        assert len(syllables) == len(word) and all(
-            SYLLABLE_RE.fullmatch(s) for s in syllables
-        ), word
+        assert len(syllables) == len(word) and all(SYLLABLE_RE.fullmatch(s) for s in syllables), (
+            word
+        )
     assert sorted(LETTER_PINYIN) == [chr(c) for c in range(ord("A"), ord("Z") + 1)]
     for letter in LETTER_PINYIN:
         assert all(SYLLABLE_RE.fullmatch(t) for t in _tokens(to_pinyin(letter))), letter
@@ -247,9 +245,7 @@ def test_missing_espeak_warns_once(tmp_path, caplog):
         assert v.wav_for_call("A001", 3) is None
         assert v.wav_for_call("A002", 4) is None
     warnings = [
-        r
-        for r in caplog.records
-        if r.name == "hall.voice" and r.levelno == logging.WARNING
+        r for r in caplog.records if r.name == "hall.voice" and r.levelno == logging.WARNING
     ]
     assert len(warnings) == 1
     assert "/nonexistent/espeak-ng" in warnings[0].getMessage()
@@ -263,9 +259,7 @@ def test_missing_voice_is_unavailable(tmp_path, caplog):
         assert v.available() is False
         assert v.wav_for_call("A001", 3) is None
     warnings = [
-        r
-        for r in caplog.records
-        if r.name == "hall.voice" and r.levelno == logging.WARNING
+        r for r in caplog.records if r.name == "hall.voice" and r.levelno == logging.WARNING
     ]
     assert len(warnings) == 1
     assert "no-such-voice-xx" in warnings[0].getMessage()
