@@ -536,6 +536,10 @@ def run(args) -> dict:
             server.stop()
         if redis:
             redis.stop()
+        if servers and not args.keep_tmp:
+            import shutil
+
+            shutil.rmtree(servers[0].tmp, ignore_errors=True)
 
 
 def _run(args, urls: list[str], servers: list[Server]) -> dict:
@@ -836,6 +840,9 @@ def main(argv=None) -> int:
     )
     p.add_argument(
         "--grace", type=float, default=2.0, help="seconds to wait for late messages after the run"
+    )
+    p.add_argument(
+        "--keep-tmp", action="store_true", help="keep the temp dir (database, server logs)"
     )
     p.add_argument(
         "--sweep",
