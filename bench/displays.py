@@ -23,12 +23,10 @@ import argparse
 import json
 import multiprocessing as mp
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -42,41 +40,7 @@ class BenchServer(LiveServer):
     """LiveServer with a chosen number of gunicorn threads (one per open WebSocket)."""
 
     def __init__(self, tmp: Path, threads: int, voice: bool = True):
-        super().__init__(tmp, settings={"voice": {"enabled": voice}})
-        self.threads = threads
-
-    def start(self) -> BenchServer:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hall",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--threads",
-                str(self.threads),
-            ],
-            cwd=str(ROOT),
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start in 30 s")
+        super().__init__(tmp, settings={"voice": {"enabled": voice}}, threads=threads)
 
 
 class Display:

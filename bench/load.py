@@ -35,10 +35,13 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.conftest import LiveServer  # noqa: E402
+
 PASSWORD = "bench-password-42"
 SERVICES = [
     ("BDC", "不动产登记", "自然资源局", "A", 10),
@@ -109,77 +112,20 @@ def bench_config(windows: int, kiosks: int, voice: bool) -> str:
     return "\n".join(lines)
 
 
-class Server:
-    """`python -m hall serve` on a fresh database in a temp dir."""
+class Server(LiveServer):
+    """`python -m hall serve` on a fresh database in a temp dir, no ticket rate limit."""
 
     def __init__(self, tmp: Path, config: str, threads: int, message_queue: str = ""):
-        self.tmp = tmp
-        self.config = config
-        self.threads = threads
-        self.message_queue = message_queue
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp / f"server-{self.port}.log"
-        self.proc: subprocess.Popen | None = None
-
-    def env(self) -> dict:
-        env = dict(os.environ)
-        env.update(
-            HALL_CONFIG=self.config,
-            HALL_DATABASE=str(self.tmp / "bench.sqlite3"),
-            HALL_SECRET_KEY="bench-secret-key",
-            HALL_SETTINGS=json.dumps(
-                {
-                    "hours": {"always_open": True},
-                    "security": {"ticket_rate_limit_per_minute": 0},
-                    "server": {"message_queue": self.message_queue},
-                }
-            ),
-            PYTHONPATH=str(ROOT),
+        super().__init__(
+            tmp,
+            config=config,
+            threads=threads,
+            start_timeout=60,
+            settings={
+                "security": {"ticket_rate_limit_per_minute": 0},
+                "server": {"message_queue": message_queue},
+            },
         )
-        return env
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "hall",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--threads",
-                str(self.threads),
-            ],
-            cwd=str(ROOT),
-            env=self.env(),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited:\n{self.log_path.read_text()[-3000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("server did not start in 60 s")
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(5)
 
 
 class RedisServer:

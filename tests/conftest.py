@@ -154,6 +154,8 @@ class LiveServer:
         settings: dict | None = None,
         port: int | None = None,
         extra_env: dict | None = None,
+        threads: int = 64,
+        start_timeout: float = 30,
     ):
         self.tmp = tmp
         self.db_path = str(tmp / "live.sqlite3")
@@ -162,6 +164,8 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.settings = {"hours": {"always_open": True}, **(settings or {})}
         self.extra_env = extra_env or {}
+        self.threads = threads
+        self.start_timeout = start_timeout
         self.proc: subprocess.Popen | None = None
         self.log_path = tmp / f"server-{self.port}.log"
 
@@ -190,7 +194,7 @@ class LiveServer:
                 "--port",
                 str(self.port),
                 "--threads",
-                "64",
+                str(self.threads),
             ],
             cwd=str(ROOT),
             env=self.env(),
@@ -198,7 +202,7 @@ class LiveServer:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_path.read_text()[-3000:]}")
@@ -208,7 +212,7 @@ class LiveServer:
                         return self
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError("server did not start in 30 s")
+        raise RuntimeError(f"server did not start in {self.start_timeout} s")
 
     def stop(self, kill: bool = False) -> None:
         if self.proc and self.proc.poll() is None:
