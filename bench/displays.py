@@ -39,8 +39,9 @@ from tests.conftest import LiveServer  # noqa: E402
 class BenchServer(LiveServer):
     """LiveServer with a chosen number of gunicorn threads (one per open WebSocket)."""
 
-    def __init__(self, tmp: Path, threads: int, voice: bool = True):
-        super().__init__(tmp, settings={"voice": {"enabled": voice}}, threads=threads)
+    def __init__(self, tmp: Path, threads: int, voice: bool = True, direct: bool = True):
+        settings = {"voice": {"enabled": voice}, "server": {"direct_websocket_writes": direct}}
+        super().__init__(tmp, settings=settings, threads=threads)
 
 
 class Display:
@@ -77,6 +78,20 @@ def display_worker(url: str, count: int, out, stop) -> None:
     """A process holding `count` displays; arrivals go to `out` as they happen.
     (time.monotonic() is one system-wide clock on Linux, so times compare across
     processes.)"""
+    import engineio.client
+
+    # python-engineio's client starts a new thread for every message it receives; with
+    # 25 clients in a process that thread churn, not the server, would dominate the
+    # measured latency. Dispatch messages on each client's read thread instead (a
+    # browser display does the same on its event loop). Same as bench/load.py.
+    trigger = engineio.client.Client._trigger_event
+
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return trigger(self, event, *args, **kwargs)
+
+    engineio.client.Client._trigger_event = _trigger_event
     displays = [Display(url, lambda n, t: out.put(("arrived", n, t))) for _ in range(count)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         times = list(pool.map(lambda d: d.connect(), displays))
@@ -123,14 +138,21 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def run(
-    clients: int, calls: int, threads: int, wait: float, gap: float, procs: int, voice: bool = True
+    clients: int,
+    calls: int,
+    threads: int,
+    wait: float,
+    gap: float,
+    procs: int,
+    voice: bool = True,
+    direct: bool = True,
 ) -> dict:
     import os
 
     load_before = os.getloadavg()[0]
     tmp = Path(tempfile.mkdtemp(prefix="hall-bench-"))
     threads = threads or clients + 40
-    server = BenchServer(tmp, threads, voice).start()
+    server = BenchServer(tmp, threads, voice, direct).start()
     try:
         clerks = {w: server.session(f"bench{w}") for w in (1, 2)}
         for w, s in clerks.items():
@@ -234,6 +256,7 @@ def run(
             "client_processes": len(workers),
             "server_threads": threads,
             "voice": voice,
+            "direct_websocket_writes": direct,
             "cpus": os.cpu_count(),
             "loadavg_1min_before": round(load_before, 2),
         }
@@ -251,6 +274,12 @@ def main(argv=None) -> int:
         action="store_true",
         help="voice off (no WAV rendered per call) for comparison",
     )
+    p.add_argument(
+        "--stock-writes",
+        action="store_true",
+        help="[server] direct_websocket_writes = false: Engine.IO's writer thread per "
+        "connection, for comparison",
+    )
     p.add_argument("--threads", type=int, default=0, help="server threads (clients + 40)")
     p.add_argument("--wait", type=float, default=5.0, help="seconds to wait for each call")
     p.add_argument("--gap", type=float, default=0.2, help="pause before each call, seconds")
@@ -258,7 +287,14 @@ def main(argv=None) -> int:
     if args.clients < 1 or args.calls < 1 or args.procs < 1:
         p.error("--clients, --calls and --procs must be at least 1")
     res = run(
-        args.clients, args.calls, args.threads, args.wait, args.gap, args.procs, not args.no_voice
+        args.clients,
+        args.calls,
+        args.threads,
+        args.wait,
+        args.gap,
+        args.procs,
+        not args.no_voice,
+        not args.stock_writes,
     )
     lat = res["latency_ms"]
     rows = [

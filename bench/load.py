@@ -6,10 +6,17 @@ Starts its own `python -m hall serve` on a fresh temporary database (unless --ur
 given), with a generated config that has enough windows for the clerks. All clients are
 real and talk over loopback:
 
-- K kiosk threads POST /api/tickets every --kiosk-interval seconds (default 2; 0 = as
-  fast as the server answers, a throughput test);
+- K kiosk threads POST /api/tickets every --kiosk-interval seconds on average (default 2;
+  0 = as fast as the server answers, a throughput test);
 - M clerk threads, each logged in as its own user at its own window, loop call-next ->
-  (--clerk-pause) -> finish;
+  (hold the ticket --clerk-pause seconds on average) -> finish;
+
+With --arrivals poisson (the default) a kiosk's gaps and a clerk's hold times are drawn
+from an exponential distribution with that mean, and every client starts at a random
+moment of its first period, as citizens and clerks do: tickets and calls arrive as a
+Poisson stream. --arrivals fixed keeps every client on a fixed period and starts them
+all at the same instant, so that all kiosks and clerks hit the server together, every
+period: a worst case for the tail.
 - N /display Socket.IO clients over WebSocket (in --display-procs separate processes, so
   the clients do not share one GIL with the kiosks and clerks) record when each `called`
   message arrives.
@@ -29,6 +36,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -378,10 +386,12 @@ class Session:
             return self.s.post(url, **kw)
 
 
-def kiosk_loop(url, kiosk_id, services, stop, res: Results, interval: float, printing: bool):
+def kiosk_loop(url, kiosk_id, services, stop, res: Results, interval: float, printing: bool, rng):
 
     s = Session()
     i = 0
+    if interval and rng:
+        stop.wait(rng.uniform(0, interval))  # kiosks do not start in step
     while not stop.is_set():
         service = services[i % len(services)]
         i += 1
@@ -398,10 +408,10 @@ def kiosk_loop(url, kiosk_id, services, stop, res: Results, interval: float, pri
         except Exception as e:  # noqa: BLE001 - a benchmark counts every failure
             res.error(f"issue {e!r}")
         if interval:
-            stop.wait(interval)
+            stop.wait(rng.expovariate(1 / interval) if rng else interval)
 
 
-def clerk_loop(url, username, window, stop, res: Results, pause: float, idle: float, ready):
+def clerk_loop(url, username, window, stop, res: Results, pause: float, idle: float, ready, rng):
 
     s = Session()
     try:
@@ -418,6 +428,8 @@ def clerk_loop(url, username, window, stop, res: Results, pause: float, idle: fl
         ready.wait()
         return
     ready.wait()
+    if pause and rng:
+        stop.wait(rng.uniform(0, pause))  # clerks do not call in step
     while not stop.is_set():
         t0 = time.monotonic()
         try:
@@ -438,7 +450,7 @@ def clerk_loop(url, username, window, stop, res: Results, pause: float, idle: fl
                 stop.wait(idle)  # nobody waiting: the clerk tries again in a moment
                 continue
             if pause:
-                time.sleep(pause)
+                time.sleep(rng.expovariate(1 / pause) if rng else pause)
             t1 = time.monotonic()
             r = s.post(url + f"/api/tickets/{ticket['id']}/finish", json={}, timeout=30)
             if r.status_code != 200:
@@ -555,6 +567,7 @@ def _run(args, urls: list[str], servers: list[Server]) -> dict:
                 args.clerk_pause,
                 args.clerk_idle,
                 ready,
+                random.Random(args.seed * 1000 + i) if args.arrivals == "poisson" else None,
             ),
             daemon=True,
         )
@@ -577,6 +590,7 @@ def _run(args, urls: list[str], servers: list[Server]) -> dict:
                 res,
                 args.kiosk_interval,
                 args.print,
+                random.Random(args.seed * 1000 + 500 + k) if args.arrivals == "poisson" else None,
             ),
             daemon=True,
         )
@@ -639,6 +653,7 @@ def _run(args, urls: list[str], servers: list[Server]) -> dict:
         "print": bool(args.print),
         "kiosk_interval_s": args.kiosk_interval,
         "clerk_pause_s": args.clerk_pause,
+        "arrivals": args.arrivals,
         "server_cpu_pct": round(100 * server_cpu / elapsed_run, 1) if server_cpu else None,
         "clients_cpu_pct": round(100 * clients_cpu / elapsed_run, 1),
         "loadavg": round(max(load0, load1), 1),
@@ -704,6 +719,7 @@ def sweep(args) -> dict:
         "servers": args.servers,
         "kiosk_interval_s": args.kiosk_interval,
         "clerk_pause_s": args.clerk_pause,
+        "arrivals": args.arrivals,
         "runs": [
             {
                 k: r[k]
@@ -796,6 +812,14 @@ def main(argv=None) -> int:
         "run each until call->display p99 passes --mark-ms",
     )
     p.add_argument("--mark-ms", type=float, default=100.0)
+    p.add_argument(
+        "--arrivals",
+        choices=("poisson", "fixed"),
+        default="poisson",
+        help="poisson: random gaps and hold times with the given means, clients start at "
+        "random moments (default); fixed: fixed periods, all clients in step (worst case)",
+    )
+    p.add_argument("--seed", type=int, default=1, help="random seed for --arrivals poisson")
     args = p.parse_args(argv)
     if args.sweep:
         out = sweep(args)

@@ -193,6 +193,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     kwargs = {"async_mode": "threading", "cors_allowed_origins": [], "logger": False}
     if cfg.server["message_queue"]:
         kwargs["message_queue"] = cfg.server["message_queue"]
+    if cfg.server["direct_websocket_writes"]:
+        from .fanout import install
+
+        install()
     socketio.init_app(app, **kwargs)
     _register_errors(app)
     _register_security_headers(app)

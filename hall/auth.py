@@ -41,6 +41,7 @@ def create_user(
         raise Invalid(f"角色须为{'/'.join(STAFF_ROLES)} (role must be one of {STAFF_ROLES})")
     if not password or len(password) < MIN_PASSWORD:
         raise Invalid(f"密码至少{MIN_PASSWORD}位 (password: at least {MIN_PASSWORD} characters)")
+    password_hash = hash_password(password)  # slow: outside the write transaction
     with store.write() as db:
         if list(db.query("SELECT 1 FROM users WHERE username = ?", [username])):
             raise Conflict(f"用户{username}已存在 (user exists)")
@@ -49,7 +50,7 @@ def create_user(
             .insert(
                 {
                     "username": username,
-                    "password_hash": hash_password(password),
+                    "password_hash": password_hash,
                     "role": role,
                     "display_name": display_name or username,
                     "staff_no": staff_no,
@@ -74,6 +75,11 @@ class Auth:
     def _sec(self):
         return self.hall.cfg.security
 
+    @staticmethod
+    def _active_user(db, username: str) -> dict | None:
+        rows = list(db.query("SELECT * FROM users WHERE username = ? AND active = 1", [username]))
+        return rows[0] if rows else None
+
     def _throttled(self, db, username: str, address: str, now) -> bool:
         limit = self._sec["login_max_failures"]
         if not limit:
@@ -88,14 +94,22 @@ class Auth:
     def login(self, username: str, password: str, address: str) -> dict:
         hall = self.hall
         now = hall.clock.now()
+        # The password hash is slow on purpose (~100 ms of scrypt): it is checked before
+        # the write transaction, so that clerks signing in at opening time do not hold
+        # up every ticket of the hall. The transaction then checks again that the user
+        # is unchanged and the throttle still allows this attempt.
+        db = hall.store.db()
+        if self._throttled(db, username, address, now):
+            raise TooMany("登录失败次数过多，请稍后再试 (too many failed logins, try later)")
+        user = self._active_user(db, username)
+        ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password)
         with hall.store.write() as db:
             if self._throttled(db, username, address, now):
                 raise TooMany("登录失败次数过多，请稍后再试 (too many failed logins, try later)")
-            rows = list(
-                db.query("SELECT * FROM users WHERE username = ? AND active = 1", [username])
-            )
-            user = rows[0] if rows else None
-            ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password)
+            current = self._active_user(db, username)
+            if ok and (current is None or current["password_hash"] != user["password_hash"]):
+                ok = False  # changed or disabled while the hash was being checked
+            user = current
             if not (user and ok):
                 db.execute(
                     "INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)",

@@ -9,7 +9,9 @@ Payloads never carry a ticket token.
 from __future__ import annotations
 
 import logging
+import queue
 import threading
+from dataclasses import dataclass
 
 from flask import current_app, g, has_request_context, request
 from flask_socketio import Namespace, SocketIO, emit, join_room
@@ -27,6 +29,13 @@ DISPLAY, COUNTER, TICKET, SUPERVISOR, KIOSK = (
     "/supervisor",
     "/kiosk",
 )
+
+
+@dataclass
+class _Marker:
+    """Put through the push queue to learn when what came before it has been sent."""
+
+    done: threading.Event
 
 
 def _hall():
@@ -204,7 +213,15 @@ def register_namespaces() -> None:
 
 
 class Broadcaster:
-    """Event-bus subscriber that turns domain events into Socket.IO messages."""
+    """Event-bus subscriber that turns domain events into Socket.IO messages.
+
+    In a served hall (not under test) one push thread sends every message: a request
+    only hands its events over and answers at once, and a message to a hundred
+    screens is written by one thread in one go (hall/fanout.py) instead of waking a
+    hundred. The thread sends in the order the events were handed over. Under test
+    (app.testing) messages are sent before the response, so that a test client sees
+    them as soon as its request returns.
+    """
 
     def __init__(self, hall, app=None):
         self.hall = hall
@@ -212,27 +229,62 @@ class Broadcaster:
         self._last_counts: dict | None = None
         self._counts_lock = threading.Lock()
         self._deferred = app is not None
+        self._threaded = app is not None and not app.testing
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
         if app is not None:
             app.after_request(self._after_request)
             app.teardown_request(self._teardown_request)
 
-    # Inside an HTTP request the messages go out when the view is done (after_request,
-    # still before the response): the request's own work, e.g. the new ticket's wait
-    # estimate, is then not slowed down by a hundred display connections waking up to
-    # send, and the client still sees every message once its request has returned.
-    # Socket.IO handlers (request.sid) and background threads send at once.
+    # Inside an HTTP request the messages go out when the view is done (after_request):
+    # the request's own work, e.g. the new ticket's wait estimate, is then not slowed
+    # down by the push. Socket.IO handlers (request.sid) and background threads push at
+    # once (through the push thread when there is one).
     def __call__(self, event: ev.Event) -> None:
         if self._deferred and has_request_context() and getattr(request, "sid", None) is None:
             g.setdefault("_hall_events", []).append(event)
             return
-        self.send(event)
+        self._push(event)
 
     def _flush(self) -> None:
         for event in g.pop("_hall_events", []):
+            self._push(event)
+
+    def _push(self, event: ev.Event) -> None:
+        if self._threaded:
+            self._ensure_thread()
+            self._queue.put(event)
+            return
+        try:
+            self.send(event)
+        except Exception:  # a broken push must not break the answer
+            log.exception("pushing %s failed", type(event).__name__)
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._thread_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="hall-push", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            event = self._queue.get()
             try:
                 self.send(event)
-            except Exception:  # a broken push must not break the answer
+            except Exception:  # one bad message must not stop the screens' updates
                 log.exception("pushing %s failed", type(event).__name__)
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """True once every event handed over so far has been pushed (for tools/tests)."""
+        if not self._threaded:
+            return True
+        done = threading.Event()
+        self._ensure_thread()
+        self._queue.put(_Marker(done))
+        return done.wait(timeout)
 
     def _after_request(self, response):
         self._flush()
@@ -242,6 +294,9 @@ class Broadcaster:
         self._flush()  # a request that ended in an error before after_request
 
     def send(self, event: ev.Event) -> None:
+        if isinstance(event, _Marker):
+            event.done.set()
+            return
         hall = self.hall
         payload = event.payload()
         if isinstance(event, ev.TicketCalled):

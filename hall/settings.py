@@ -161,6 +161,14 @@ SETTINGS: list[Setting] = [
         "",
         "redis://... to share events between several server processes.",
     ),
+    _s(
+        "server",
+        "direct_websocket_writes",
+        True,
+        "Write each Socket.IO message to every WebSocket from the sending thread, without "
+        "blocking, instead of waking one writer thread per connection (hall/fanout.py; "
+        "a screen that stops reading is cut off and reconnects).",
+    ),
     # [ratings]
     _s(
         "ratings",

@@ -176,7 +176,7 @@ class LiveServer:
             HALL_DATABASE=self.db_path,
             HALL_SECRET_KEY="test-secret-key-for-live-server",
             HALL_SETTINGS=json.dumps(self.settings),
-            PYTHONPATH=str(ROOT),
+            PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
             **self.extra_env,
         )
         return env

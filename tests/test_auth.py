@@ -155,3 +155,34 @@ def test_secure_cookie_behind_https(tmp_path, make_user):
     create_user(app.extensions["hall"].store, "clerk9", PASSWORD, "clerk")
     r = app.test_client().post("/api/login", json={"username": "clerk9", "password": PASSWORD})
     assert r.status_code == 200 and "Secure" in r.headers["Set-Cookie"]
+
+
+def test_a_login_does_not_hold_up_the_hall_while_the_password_is_checked(
+    make_user, client, hall, monkeypatch
+):
+    """The password hash (scrypt, ~100 ms) runs outside the write transaction: a ticket
+    can be issued meanwhile. A user disabled in that moment is still refused."""
+    import threading
+
+    from hall import auth
+
+    make_user("clerk1")
+    real_check = auth.check_password_hash
+    issued = []
+
+    def check_while_the_hall_works(stored, password):
+        def other_writer():
+            with hall.store.write() as db:
+                db.execute("UPDATE users SET active = 0 WHERE username = 'clerk1'")
+            issued.append(True)
+
+        t = threading.Thread(target=other_writer)
+        t.start()
+        t.join(5)  # inside the transaction this would wait for the login to end
+        return real_check(stored, password)
+
+    monkeypatch.setattr(auth, "check_password_hash", check_while_the_hall_works)
+    r = login(client, "clerk1")
+    assert issued == [True]
+    assert r.status_code == 401
+    assert not hall.store.db().execute("SELECT COUNT(*) FROM sessions").fetchone()[0]

@@ -1,0 +1,215 @@
+"""Direct WebSocket writes (hall/fanout.py): every screen gets every message, whole and in
+order, and a screen that stops reading holds up nobody else.
+
+The Outbox is tested on real sockets with a tiny receive buffer, so that the kernel takes
+only part of what is sent; the server is tested as it runs (`python -m hall serve`) with
+real WebSocket clients, one of which stops reading.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+
+import pytest
+import requests
+
+from hall import fanout
+
+
+def _pair(rcvbuf: int = 2048):
+    """A connected TCP pair on loopback; the reader's buffer is small on purpose."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    reader.connect(listener.getsockname())
+    writer, _ = listener.accept()
+    writer.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    listener.close()
+    return writer, reader
+
+
+def _read_all(sock: socket.socket, n: int, timeout: float = 10) -> bytes:
+    sock.settimeout(timeout)
+    got = bytearray()
+    while len(got) < n:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        got += chunk
+    return bytes(got)
+
+
+def test_a_reader_that_lags_gets_every_frame_whole_and_in_order():
+    writer, reader = _pair()
+    box = fanout.Outbox(writer)
+    frames = [f"frame {i:05d} ".encode() * 20 for i in range(2000)]  # ~0.5 MB
+    t0 = time.monotonic()
+    for f in frames:
+        box.write(f)
+    took = time.monotonic() - t0
+    # The kernel could not take it all (the reader has not read a byte): the rest waits
+    # in the backlog, and the writer did not wait for the reader.
+    assert box.backlog, "everything fit in the kernel's buffers: the test proves nothing"
+    assert took < 2
+    expected = b"".join(frames)
+    assert _read_all(reader, len(expected)) == expected
+    deadline = time.monotonic() + 5
+    while (box.backlog or box.flusher) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not box.backlog and box.flusher is None
+    writer.close()
+    reader.close()
+
+
+def test_a_reader_that_never_reads_is_cut_off(monkeypatch):
+    monkeypatch.setattr(fanout, "STALL_SECONDS", 0.5)
+    writer, reader = _pair()
+    box = fanout.Outbox(writer)
+    data = b"x" * 200_000
+    box.write(data)
+    assert box.backlog
+    deadline = time.monotonic() + 10
+    while not box.closed and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert box.closed and not box.backlog
+    with pytest.raises(OSError):
+        box.write(b"more")
+    # The reader sees the end of the stream after what the kernel had already taken.
+    reader.settimeout(5)
+    total = 0
+    while chunk := reader.recv(65536):
+        total += len(chunk)
+    assert total < len(data)
+    writer.close()
+    reader.close()
+
+
+def test_a_backlog_beyond_the_limit_cuts_the_reader_off(monkeypatch):
+    monkeypatch.setattr(fanout, "MAX_BACKLOG", 50_000)
+    writer, reader = _pair()
+    box = fanout.Outbox(writer)
+    with pytest.raises(OSError):
+        for _ in range(100):
+            box.write(b"y" * 10_000)
+    assert box.closed
+    writer.close()
+    reader.close()
+
+
+def test_other_engineio_versions_keep_the_stock_writer(monkeypatch, caplog):
+    monkeypatch.setattr(fanout, "SUPPORTED", {"python-engineio": ("0.0.1",)})
+    assert fanout._supported() is False
+    assert "direct WebSocket writes off" in caplog.text
+
+
+# --- the running server ---------------------------------------------------------------
+class RawDisplay:
+    """A /display client speaking Engine.IO 4 over WebSocket (websocket-client)."""
+
+    def __init__(self, url: str, rcvbuf: int | None = None):
+        import websocket
+
+        ws_url = url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        opts = [(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)] if rcvbuf else []
+        self.ws = websocket.create_connection(ws_url, timeout=10, sockopt=opts)
+        assert self.ws.recv().startswith("0")
+        self.ws.send("40/display,")
+        self.calls: list[str] = []
+        self.snapshot = None
+
+    def read_until(self, numbers: set[str], timeout: float = 10) -> float:
+        """Read until every number in `numbers` was called; seconds it took."""
+        t0 = time.monotonic()
+        self.ws.settimeout(timeout)
+        while not numbers <= set(self.calls):
+            if time.monotonic() - t0 > timeout:
+                raise AssertionError(f"missing {sorted(numbers - set(self.calls))}")
+            msg = self.ws.recv()
+            if msg == "2":
+                self.ws.send("3")
+            elif msg.startswith('42/display,["called",'):
+                self.calls.append(json.loads(msg[len("42/display,") :])[1]["number"])
+            elif msg.startswith('42/display,["snapshot",'):
+                self.snapshot = json.loads(msg[len("42/display,") :])[1]
+        return time.monotonic() - t0
+
+    def close(self):
+        self.ws.close()
+
+
+def _hall_with_queue(server, tickets: int) -> tuple[requests.Session, list[str]]:
+    clerk = server.session("clerk1")
+    assert clerk.post(server.url + "/api/windows/1/open").status_code == 200
+    numbers = []
+    for _ in range(tickets):
+        r = requests.post(server.url + "/api/tickets", json={"service": "YB"})
+        assert r.status_code == 201, r.text
+        numbers.append(r.json()["number"])
+    return clerk, numbers
+
+
+def test_a_stuck_screen_holds_up_no_other_and_later_gets_every_call_in_order(live_server):
+    clerk, numbers = _hall_with_queue(live_server, 150)
+    stuck = RawDisplay(live_server.url, rcvbuf=2048)  # connected, then reads nothing
+    live = RawDisplay(live_server.url)
+    called = []
+    for _ in numbers:
+        r = clerk.post(live_server.url + "/api/windows/1/call-next")
+        assert r.status_code == 200, r.text
+        called.append(r.json()["ticket"]["number"])
+        # the reading screen has each call at once, whatever the stuck one does
+        assert live.read_until({called[-1]}, timeout=5) < 2
+        r = clerk.post(live_server.url + f"/api/tickets/{r.json()['ticket']['id']}/finish")
+        assert r.status_code == 200
+    assert live.calls == called
+    # The stuck screen reads again: everything, whole, in the order it was called.
+    stuck.read_until(set(called), timeout=30)
+    assert stuck.calls == called
+    assert stuck.snapshot is not None
+    stuck.close()
+    live.close()
+
+
+def test_upgraded_clients_get_the_snapshot_first_and_every_call_once(live_server):
+    """python-socketio starts on long-polling and upgrades to WebSocket: what was queued
+    before the upgrade goes out before any direct write."""
+    import socketio
+
+    clerk, numbers = _hall_with_queue(live_server, 30)
+    clients, seen = [], []
+    for _ in range(5):
+        got: list = []
+        sio = socketio.Client(reconnection=False)
+        sio.on("snapshot", lambda d, got=got: got.append(("snapshot", None)), namespace="/display")
+        sio.on(
+            "called", lambda d, got=got: got.append(("called", d["number"])), namespace="/display"
+        )
+        sio.connect(live_server.url, namespaces=["/display"], transports=["polling", "websocket"])
+        clients.append(sio)
+        seen.append(got)
+    called = []
+
+    def caller():
+        for _ in numbers:
+            r = clerk.post(live_server.url + "/api/windows/1/call-next")
+            called.append(r.json()["ticket"]["number"])
+            clerk.post(live_server.url + f"/api/tickets/{r.json()['ticket']['id']}/finish")
+
+    t = threading.Thread(target=caller)
+    t.start()
+    t.join(60)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        sum(1 for k, _ in got if k == "called") < len(called) for got in seen
+    ):
+        time.sleep(0.05)
+    for sio, got in zip(clients, seen, strict=True):
+        assert sio.transport() == "websocket"
+        assert got[0] == ("snapshot", None)
+        assert [n for k, n in got if k == "called"] == called
+        sio.disconnect()
