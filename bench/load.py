@@ -449,8 +449,8 @@ def clerk_loop(url, username, window, stop, res: Results, pause: float, idle: fl
             if ticket is None:
                 stop.wait(idle)  # nobody waiting: the clerk tries again in a moment
                 continue
-            if pause:
-                time.sleep(rng.expovariate(1 / pause) if rng else pause)
+            if pause:  # hold the ticket; at the end of the run, finish it at once
+                stop.wait(rng.expovariate(1 / pause) if rng else pause)
             t1 = time.monotonic()
             r = s.post(url + f"/api/tickets/{ticket['id']}/finish", json={}, timeout=30)
             if r.status_code != 200:

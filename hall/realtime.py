@@ -31,6 +31,18 @@ DISPLAY, COUNTER, TICKET, SUPERVISOR, KIOSK = (
 )
 
 
+PUSH_BACKLOG = 500
+PUSH_WAIT = 2.0
+PUSH_BATCH = 200
+
+
+@dataclass
+class _Unslotted:
+    """An event handed over when the backlog was full (it holds no slot)."""
+
+    event: ev.Event
+
+
 @dataclass
 class _Marker:
     """Put through the push queue to learn when what came before it has been sent."""
@@ -231,6 +243,11 @@ class Broadcaster:
         self._deferred = app is not None
         self._threaded = app is not None and not app.testing
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        # Back-pressure: a request waits (up to PUSH_WAIT s) while PUSH_BACKLOG events are
+        # still to be pushed, so an overloaded hall slows its answers a little instead of
+        # letting its screens fall seconds behind. It never waits longer: a ticket is
+        # never refused because of the screens.
+        self._slots = threading.BoundedSemaphore(PUSH_BACKLOG)
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
         if app is not None:
@@ -254,6 +271,9 @@ class Broadcaster:
     def _push(self, event: ev.Event) -> None:
         if self._threaded:
             self._ensure_thread()
+            if not self._slots.acquire(timeout=PUSH_WAIT):
+                log.warning("the push thread is %d events behind", PUSH_BACKLOG)
+                event = _Unslotted(event)
             self._queue.put(event)
             return
         try:
@@ -271,11 +291,21 @@ class Broadcaster:
 
     def _run(self) -> None:
         while True:
-            event = self._queue.get()
+            batch = [self._queue.get()]
+            while len(batch) < PUSH_BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            events = [e.event if isinstance(e, _Unslotted) else e for e in batch]
             try:
-                self.send(event)
+                self.send_batch(events)
             except Exception:  # one bad message must not stop the screens' updates
-                log.exception("pushing %s failed", type(event).__name__)
+                log.exception("pushing %d events failed", len(events))
+            finally:
+                for e in batch:
+                    if not isinstance(e, (_Unslotted, _Marker)):
+                        self._slots.release()
 
     def wait_idle(self, timeout: float = 5.0) -> bool:
         """True once every event handed over so far has been pushed (for tools/tests)."""
@@ -283,7 +313,7 @@ class Broadcaster:
             return True
         done = threading.Event()
         self._ensure_thread()
-        self._queue.put(_Marker(done))
+        self._queue.put(_Marker(done))  # takes no slot
         return done.wait(timeout)
 
     def _after_request(self, response):
@@ -294,61 +324,80 @@ class Broadcaster:
         self._flush()  # a request that ended in an error before after_request
 
     def send(self, event: ev.Event) -> None:
-        if isinstance(event, _Marker):
-            event.done.set()
-            return
+        self.send_batch([event])
+
+    def send_batch(self, events: list) -> None:
+        """Push events in order. What is a state rather than a happening (the waiting
+        counts, a window's public state, a followed ticket) is sent once per batch, after
+        the batch's calls: when the push thread falls behind it catches up by sending the
+        latest state once instead of every state in between."""
         hall = self.hall
-        payload = event.payload()
-        if isinstance(event, ev.TicketCalled):
-            called = hall.with_audio(
-                {
-                    "id": event.event_id,
-                    "ticket_id": event.ticket_id,
-                    "number": event.number,
-                    "window": event.window,
-                    "window_name": event.window_name,
-                    "service": event.service,
-                    "service_name": event.service_name,
-                    "recall": event.recall,
-                    "at": event.at,
-                }
-            )
-            for ns in (DISPLAY, COUNTER, SUPERVISOR):
-                socketio.emit("called", called, namespace=ns)
-            self._prerender(event.number, event.window)
-        if isinstance(event, ev.WindowChanged):
-            for ns in (COUNTER, SUPERVISOR):
-                socketio.emit("window", payload, namespace=ns)
-            # Public displays: no clerk, no actor; the window's current ticket included.
-            self._public_window(event.number, event.at)
-        elif (
-            isinstance(event, ev.TicketEvent)
-            and event.window
-            and not isinstance(event, ev.TicketCalled)
-        ):
-            # A ticket changed at a window (serving, finished, no-show...): the small
-            # screen above it follows. (A call needs no extra message: `called` says it.)
-            self._public_window(event.window, event.at)
-        if isinstance(event, ev.PrinterStatusChanged):
-            socketio.emit("printer", payload, namespace=SUPERVISOR)
-        if isinstance(event, ev.TicketEvent):
+        windows_touched: dict[int, str | None] = {}
+        tickets_touched: dict[int, None] = {}
+        markers = []
+        for event in events:
+            if isinstance(event, _Marker):
+                markers.append(event)
+                continue
+            payload = event.payload()
+            if isinstance(event, ev.TicketCalled):
+                called = hall.with_audio(
+                    {
+                        "id": event.event_id,
+                        "ticket_id": event.ticket_id,
+                        "number": event.number,
+                        "window": event.window,
+                        "window_name": event.window_name,
+                        "service": event.service,
+                        "service_name": event.service_name,
+                        "recall": event.recall,
+                        "at": event.at,
+                    }
+                )
+                for ns in (DISPLAY, COUNTER, SUPERVISOR):
+                    socketio.emit("called", called, namespace=ns)
+                self._prerender(event.number, event.window)
+            if isinstance(event, ev.WindowChanged):
+                for ns in (COUNTER, SUPERVISOR):
+                    socketio.emit("window", payload, namespace=ns)
+                # Public displays: no clerk, no actor; the window's current ticket included.
+                windows_touched[event.number] = event.at
+            elif (
+                isinstance(event, ev.TicketEvent)
+                and event.window
+                and not isinstance(event, ev.TicketCalled)
+            ):
+                # A ticket changed at a window (serving, finished, no-show...): the small
+                # screen above it follows. (A call needs no extra message: `called` says it.)
+                windows_touched[event.window] = event.at
+            if isinstance(event, ev.PrinterStatusChanged):
+                socketio.emit("printer", payload, namespace=SUPERVISOR)
+            if isinstance(event, ev.TicketEvent):
+                tickets_touched[event.ticket_id] = None
+                if event.window:
+                    socketio.emit("ticket", payload, to=f"w{event.window}", namespace=COUNTER)
+            socketio.emit("event", {"type": event.NAME, **payload}, namespace=SUPERVISOR)
+
+        for number, at in windows_touched.items():
+            self._public_window(number, at)
+        if tickets_touched:
             db = hall.store.db()
             counts = hall.engine.read.waiting_counts(db)
             if self._counts_changed(counts):
                 for ns in (DISPLAY, COUNTER, SUPERVISOR, KIOSK, TICKET):
                     socketio.emit("queue", counts, namespace=ns)
-            if self._listened(TICKET, f"t{event.ticket_id}"):
-                t = hall.engine.read.ticket(db, event.ticket_id)
-                if t is not None:
-                    socketio.emit(
-                        "ticket",
-                        hall.engine.read.ticket_json(db, t),
-                        to=f"t{t['id']}",
-                        namespace=TICKET,
-                    )
-            if event.window:
-                socketio.emit("ticket", payload, to=f"w{event.window}", namespace=COUNTER)
-        socketio.emit("event", {"type": event.NAME, **payload}, namespace=SUPERVISOR)
+            for ticket_id in tickets_touched:
+                if self._listened(TICKET, f"t{ticket_id}"):
+                    t = hall.engine.read.ticket(db, ticket_id)
+                    if t is not None:
+                        socketio.emit(
+                            "ticket",
+                            hall.engine.read.ticket_json(db, t),
+                            to=f"t{t['id']}",
+                            namespace=TICKET,
+                        )
+        for marker in markers:
+            marker.done.set()
 
     # Each message costs every connected screen a WebSocket frame, and with 100 hall
     # displays that (not the database) is what limits one process (docs/bench.md). So a
