@@ -1,6 +1,7 @@
 """A simulated hall day through the real engine, on the test clock.
 
     python bench/simulate.py --seed 1 [--config config.toml] [--load 0.85] [--cv 0.5]
+                             [--history-days 5]
 
 The day (Monday 2026-11-30, the config's opening hours) is generated from the seed:
 
@@ -11,13 +12,17 @@ The day (Monday 2026-11-30, the config's opening hours) is generated from the se
   morning peak runs above capacity;
 - handling times: lognormal per service (CV `--cv`, default 0.5); the true mean is the
   config's service_minutes times a per-service factor in [0.85, 1.2], so the estimator
-  has to learn it (the database starts empty: no history);
+  has to learn it: from the --history-days working days played before on the same
+  database (default 5, a hall that has run a week: same services and handling times,
+  other arrivals), or, with --history-days 0, from the day itself (a brand-new hall);
 - 5% of the called citizens do not come (the clerk recalls after 1 minute and marks the
   no-show after 2); 2% of the tickets are 绿色通道 priority tickets issued by staff;
   4% of the 综合受理-type tickets (services of windows with several primary services) and
   1% of the others are transferred to another service after 40% of their handling;
 - one clerk per window (engine Actor), each window opens at opening time and calls the
   next ticket whenever it is free; tickets issued before closing are all served.
+
+Figures are of the measured day only.
 
 Everything goes through hall.engine (issue, call_next, recall, no_show, transfer,
 finish) and the predicted wait at issue is the `eta_minutes` of the ticket's ticket_json,
@@ -62,6 +67,7 @@ from hall import config as config_mod  # noqa: E402
 from hall.clock import FrozenClock, from_iso  # noqa: E402
 
 DAY = (2026, 11, 30)  # a Monday
+HISTORY_DAYS_DEFAULT = 5
 # Relative arrival intensity per clock hour (the hour starting at the key).
 HOURLY_PROFILE = {
     8: 1.3,
@@ -119,11 +125,11 @@ class DayResult:
 
 
 # --- the day's demand ---------------------------------------------------------------
-def open_minutes(cfg) -> tuple[datetime, float]:
+def open_minutes(cfg, day: tuple = DAY) -> tuple[datetime, float]:
     h = cfg.hours
     tz = ZoneInfo(cfg.hall["timezone"])
-    o = datetime(*DAY, int(h["open"][:2]), int(h["open"][3:]), tzinfo=tz)
-    c = datetime(*DAY, int(h["close"][:2]), int(h["close"][3:]), tzinfo=tz)
+    o = datetime(*day, int(h["open"][:2]), int(h["open"][3:]), tzinfo=tz)
+    c = datetime(*day, int(h["close"][:2]), int(h["close"][3:]), tzinfo=tz)
     return o, (c - o).total_seconds() / 60
 
 
@@ -132,7 +138,20 @@ def intensity(opening: datetime, minute: float) -> float:
     return HOURLY_PROFILE.get(t.hour, 0.3)
 
 
-def build_day(cfg, seed: int, load: float) -> list[Arrival]:
+def history_dates(days: int) -> list[tuple]:
+    """The `days` working days (Monday-Friday) before DAY, oldest first."""
+    out = []
+    d = datetime(*DAY)
+    while len(out) < days:
+        d -= timedelta(days=1)
+        if d.weekday() < 5:
+            out.append((d.year, d.month, d.day))
+    return out[::-1]
+
+
+def build_day(cfg, seed: int, load: float, arrivals_seed: int | None = None) -> list[Arrival]:
+    """The day's arrivals. The services' true handling means come from `seed`; the
+    arrivals from `arrivals_seed` if given (a previous day of the same hall)."""
     rng = random.Random(seed)
     opening, length = open_minutes(cfg)
     services = {s["code"]: s for s in cfg.services if s["active"]}
@@ -148,6 +167,8 @@ def build_day(cfg, seed: int, load: float) -> list[Arrival]:
     true_mean = {}
     for code, svc in services.items():
         true_mean[code] = (svc["service_minutes"] or 8) * rng.uniform(0.85, 1.2)
+    if arrivals_seed is not None:
+        rng = random.Random(arrivals_seed)
     codes = sorted(services)
     for code in codes:
         svc = services[code]
@@ -221,14 +242,21 @@ def dedicated_windows(cfg, arrivals: list[Arrival]) -> list[dict]:
 
 # --- running a day through the engine -----------------------------------------------
 def run_day(
-    config_path: str, arrivals: list[Arrival], windows: list[dict] | None = None, quiet: bool = True
+    config_path: str,
+    arrivals: list[Arrival],
+    windows: list[dict] | None = None,
+    quiet: bool = True,
+    history: list[list[Arrival]] = (),
 ) -> DayResult:
+    """Play the day through the engine; with `history`, play those days first (the
+    working days before, on the same database) so that the estimate has a past to learn
+    from, as in a hall that has been running. Figures are of the last day only."""
     from hall import create_app
     from hall.engine import Actor
-    from hall.errors import Conflict
 
     cfg = config_mod.load(config_path)
-    opening, length = open_minutes(cfg)
+    days = [*zip(history_dates(len(history)), history, strict=True), (DAY, arrivals)]
+    opening, _ = open_minutes(cfg, days[0][0])
     tmp = Path(tempfile.mkdtemp(prefix="hall-sim-"))
     clock = FrozenClock(opening)
     overrides = {"hours": {"always_open": False}, "server": {"message_queue": ""}}
@@ -246,121 +274,12 @@ def run_day(
         }
     )
     hall = app.extensions["hall"]
-    engine = hall.engine
-    read = engine.read
-    result = DayResult()
     try:
         with app.app_context():
-            guide = Actor("sim-guide", "supervisor")
-            clerks = {}
-            for w in hall.cfg.windows:
-                actor = Actor(f"sim{w['number']}", "clerk")
-                clerks[w["number"]] = actor
-                engine.open_window(w["number"], actor)
-            targets = {s["code"]: s["target_wait_minutes"] for s in hall.cfg.services}
-            heap: list = []
-            seq = 0
-
-            def push(t, kind, *data):
-                nonlocal seq
-                seq += 1
-                heapq.heappush(heap, (t, seq, kind, data))
-
-            for a in arrivals:
-                push(a.at, "arrive", a)
-            info: dict[int, dict] = {}  # ticket id -> what happens to it
-            idle: dict[int, float] = {n: 0.0 for n in clerks}  # window -> idle since
-
-            def call(number: int, now: float) -> bool:
-                t = engine.call_next(number, clerks[number])
-                if t is None:
-                    idle.setdefault(number, now)
-                    return False
-                idle.pop(number, None)
-                i = info[t["id"]]
-                if i["no_show"] and not i["transferred"]:
-                    push(now + RECALL_AFTER, "recall", number, t["id"])
-                    push(now + NO_SHOW_AFTER, "no_show", number, t["id"])
-                elif i["transfer_to"] and not i["transferred"]:
-                    push(now + TRANSFER_AT * i["handling"], "transfer", number, t["id"])
-                else:
-                    handling = i["handling2"] if i["transferred"] else i["handling"]
-                    push(now + handling, "finish", number, t["id"])
-                return True
-
-            def wake_idle(now: float) -> None:
-                for number in sorted(idle, key=lambda n: (idle[n], n)):
-                    call(number, now)
-
-            while heap:
-                now, _, kind, data = heapq.heappop(heap)
-                clock.set(opening + timedelta(minutes=now))
-                if kind == "arrive":
-                    a = data[0]
-                    try:
-                        if a.priority:
-                            t = engine.issue(
-                                a.service,
-                                priority=True,
-                                priority_reason="老年人",
-                                actor=guide,
-                                source="staff",
-                            )
-                        else:
-                            t = engine.issue(a.service, kiosk=None)
-                    except Conflict:
-                        result.turned_away += 1  # daily quota used up
-                        continue
-                    db = hall.store.db()
-                    eta = read.ticket_json(db, t)["eta_minutes"]
-                    info[t["id"]] = {
-                        "service": a.service,
-                        "issued": now,
-                        "eta": eta,
-                        "no_show": a.no_show,
-                        "transfer_to": a.transfer_to,
-                        "handling": a.handling,
-                        "handling2": a.handling2,
-                        "transferred": False,
-                        "priority": a.priority,
-                    }
-                    wake_idle(now)
-                elif kind == "recall":
-                    engine.recall(data[1], clerks[data[0]])
-                elif kind == "no_show":
-                    engine.no_show(data[1], clerks[data[0]])
-                    result.no_shows += 1
-                    call(data[0], now)
-                elif kind == "transfer":
-                    number, tid = data
-                    engine.transfer(
-                        tid, clerks[number], service=info[tid]["transfer_to"], note="模拟转办"
-                    )
-                    info[tid]["transferred"] = True
-                    result.transfers += 1
-                    call(number, now)
-                    wake_idle(now)
-                elif kind == "finish":
-                    engine.finish(data[1], clerks[data[0]])
-                    result.last_finish = now
-                    call(data[0], now)
-            db = hall.store.db()
-            for row in db.query("SELECT id, status, called_at, issued_at FROM tickets"):
-                i = info[row["id"]]
-                called = None
-                if row["called_at"]:
-                    called = (from_iso(row["called_at"]) - opening).total_seconds() / 60
-                result.outcomes.append(
-                    Outcome(
-                        i["service"],
-                        i["issued"],
-                        called,
-                        i["eta"],
-                        row["status"],
-                        targets[i["service"]],
-                        i["priority"],
-                    )
-                )
+            clerks = {w["number"]: Actor(f"sim{w['number']}", "clerk") for w in hall.cfg.windows}
+            for date, day_arrivals in days:
+                result = DayResult()  # the figures of the last day played
+                _play_day(hall, clock, clerks, open_minutes(cfg, date)[0], day_arrivals, result)
     finally:
         hall.store.close()
         # Faces may still have a timer pending on this hall (e.g. the rating pad's
@@ -370,7 +289,126 @@ def run_day(
     return result
 
 
-# --- figures ------------------------------------------------------------------------
+def _play_day(hall, clock, clerks, opening, arrivals, result: DayResult) -> None:
+    from hall.engine import Actor
+    from hall.errors import Conflict
+
+    engine = hall.engine
+    read = engine.read
+    clock.set(opening)
+    guide = Actor("sim-guide", "supervisor")
+    for number, actor in clerks.items():
+        engine.open_window(number, actor)
+    targets = {s["code"]: s["target_wait_minutes"] for s in hall.cfg.services}
+    heap: list = []
+    seq = 0
+
+    def push(t, kind, *data):
+        nonlocal seq
+        seq += 1
+        heapq.heappush(heap, (t, seq, kind, data))
+
+    for a in arrivals:
+        push(a.at, "arrive", a)
+    info: dict[int, dict] = {}  # ticket id -> what happens to it
+    idle: dict[int, float] = {n: 0.0 for n in clerks}  # window -> idle since
+
+    def call(number: int, now: float) -> bool:
+        t = engine.call_next(number, clerks[number])
+        if t is None:
+            idle.setdefault(number, now)
+            return False
+        idle.pop(number, None)
+        i = info[t["id"]]
+        if i["no_show"] and not i["transferred"]:
+            push(now + RECALL_AFTER, "recall", number, t["id"])
+            push(now + NO_SHOW_AFTER, "no_show", number, t["id"])
+        elif i["transfer_to"] and not i["transferred"]:
+            push(now + TRANSFER_AT * i["handling"], "transfer", number, t["id"])
+        else:
+            handling = i["handling2"] if i["transferred"] else i["handling"]
+            push(now + handling, "finish", number, t["id"])
+        return True
+
+    def wake_idle(now: float) -> None:
+        for number in sorted(idle, key=lambda n: (idle[n], n)):
+            call(number, now)
+
+    while heap:
+        now, _, kind, data = heapq.heappop(heap)
+        clock.set(opening + timedelta(minutes=now))
+        if kind == "arrive":
+            a = data[0]
+            try:
+                if a.priority:
+                    t = engine.issue(
+                        a.service,
+                        priority=True,
+                        priority_reason="老年人",
+                        actor=guide,
+                        source="staff",
+                    )
+                else:
+                    t = engine.issue(a.service, kiosk=None)
+            except Conflict:
+                result.turned_away += 1  # daily quota used up
+                continue
+            db = hall.store.db()
+            eta = read.ticket_json(db, t)["eta_minutes"]
+            info[t["id"]] = {
+                "service": a.service,
+                "issued": now,
+                "eta": eta,
+                "no_show": a.no_show,
+                "transfer_to": a.transfer_to,
+                "handling": a.handling,
+                "handling2": a.handling2,
+                "transferred": False,
+                "priority": a.priority,
+            }
+            wake_idle(now)
+        elif kind == "recall":
+            engine.recall(data[1], clerks[data[0]])
+        elif kind == "no_show":
+            engine.no_show(data[1], clerks[data[0]])
+            result.no_shows += 1
+            call(data[0], now)
+        elif kind == "transfer":
+            number, tid = data
+            engine.transfer(tid, clerks[number], service=info[tid]["transfer_to"], note="模拟转办")
+            info[tid]["transferred"] = True
+            result.transfers += 1
+            call(number, now)
+            wake_idle(now)
+        elif kind == "finish":
+            engine.finish(data[1], clerks[data[0]])
+            result.last_finish = now
+            call(data[0], now)
+    db = hall.store.db()
+    ids = list(info) or [0]
+    for row in db.query(
+        f"SELECT id, status, called_at FROM tickets WHERE id IN ({','.join('?' * len(ids))})",
+        ids,
+    ):
+        i = info[row["id"]]
+        called = None
+        if row["called_at"]:
+            called = (from_iso(row["called_at"]) - opening).total_seconds() / 60
+        result.outcomes.append(
+            Outcome(
+                i["service"],
+                i["issued"],
+                called,
+                i["eta"],
+                row["status"],
+                targets[i["service"]],
+                i["priority"],
+            )
+        )
+    for number, actor in clerks.items():
+        engine.close_window(number, actor)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -429,14 +467,26 @@ def main(argv=None) -> int:
     p.add_argument(
         "--no-compare", action="store_true", help="skip the pooled and dedicated replays"
     )
+    p.add_argument(
+        "--history-days",
+        type=int,
+        default=HISTORY_DAYS_DEFAULT,
+        help="working days the hall ran before (same services and handling times, other "
+        "arrivals) on the same database, so that the estimate learns from a past as in a "
+        f"running hall (default {HISTORY_DAYS_DEFAULT}; 0 = a brand-new hall)",
+    )
     args = p.parse_args(argv)
     global CV
     CV = args.cv
 
     cfg = config_mod.load(args.config)
     arrivals = build_day(cfg, args.seed, args.load)
+    history = [
+        build_day(cfg, args.seed, args.load, arrivals_seed=args.seed * 1000 + d)
+        for d in range(1, args.history_days + 1)
+    ]
     _, length = open_minutes(cfg)
-    day = run_day(args.config, arrivals)
+    day = run_day(args.config, arrivals, history=history)
     overall = figures(day.outcomes)
 
     names = {s["code"]: s["name"] for s in cfg.services}
@@ -484,6 +534,7 @@ def main(argv=None) -> int:
         "transfers": day.transfers,
         "turned_away": day.turned_away,
         "seed": args.seed,
+        "history_days": args.history_days,
         "load": args.load,
         "cv": args.cv,
     }

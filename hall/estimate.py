@@ -52,6 +52,8 @@ from .clock import from_iso, to_iso
 SECONDARY_SHARE = 0.25
 PRIOR_TICKETS = 4
 HISTORY_DAYS = 14
+HISTORY_SAMPLE = 200
+HISTORY_WEIGHT = 60
 # Remaining handling time of a ticket at the window, as a share of the usual handling
 # time, by how long it has already taken (same share): the conditional median of a
 # lognormal with CV 0.5 (the median, not the mean: an estimate is judged by how far off
@@ -82,13 +84,20 @@ _CACHE_SIZE = 64
 
 
 def handling_minutes(db, service: dict, now, sample: int) -> float:
-    """Mean handling time (finish - last call) of the service's recent tickets."""
+    """Mean handling time (finish - last call) of the service, learnt from its tickets.
+
+    The last `sample` finished tickets say how the service goes now; the HISTORY_SAMPLE
+    before them (up to HISTORY_DAYS back) say how it usually goes and weigh as up to
+    HISTORY_WEIGHT tickets, so that a handful of today's tickets cannot swing the
+    estimate while a real change today still shows within the day. A hall with no past
+    uses the configured `service_minutes`, worth PRIOR_TICKETS tickets."""
     since = to_iso(now - timedelta(days=HISTORY_DAYS))
     rows = list(
         db.query(
             "SELECT last_called_at, finished_at FROM tickets WHERE service = ? AND "
-            "status = 'done' AND finished_at >= ? ORDER BY finished_at DESC LIMIT ?",
-            [service["code"], since, sample],
+            "status IN ('done', 'no_show') AND finished_at >= ? "
+            "ORDER BY finished_at DESC LIMIT ?",
+            [service["code"], since, sample + HISTORY_SAMPLE],
         )
     )
     durations = [
@@ -96,13 +105,15 @@ def handling_minutes(db, service: dict, now, sample: int) -> float:
         for r in rows
         if r["last_called_at"]
     ]
-    default = float(service.get("service_minutes") or 8)
-    if not durations:
-        return default
-    # The configured minutes count as PRIOR_TICKETS tickets' worth of evidence, so one
-    # odd ticket does not swing every estimate in the hall while a handful of real
-    # ones soon outweigh a wrong default.
-    return (PRIOR_TICKETS * default + sum(durations)) / (PRIOR_TICKETS + len(durations))
+    recent, past = durations[:sample], durations[sample:]
+    prior = float(service.get("service_minutes") or 8)
+    weight = float(PRIOR_TICKETS)
+    if past:
+        prior = (PRIOR_TICKETS * prior + sum(past)) / (PRIOR_TICKETS + len(past))
+        weight = float(min(len(past), HISTORY_WEIGHT))
+    if not recent:
+        return prior
+    return (weight * prior + sum(recent)) / (weight + len(recent))
 
 
 def capacity(db, service_code: str, day: str) -> float:

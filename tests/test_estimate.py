@@ -78,3 +78,57 @@ def test_one_forecast_serves_every_reader_of_one_state(hall, clock, client, monk
     e.issue("SB")  # a new state: one new forecast
     client.get("/api/services")
     assert len(calls) == 2
+
+
+def _serve(hall, clock, code: str, minutes: float, window: int = 2, show: bool = True):
+    """Issue a ticket, call it at `window`, finish it (or mark it a no-show) `minutes` later."""
+    from datetime import timedelta
+
+    e = hall.engine
+    t = e.issue(code)
+    e.call_next(window, C[window])
+    clock.set(clock.now() + timedelta(minutes=minutes))
+    if show:
+        e.finish(t["id"], C[window])
+    else:
+        e.no_show(t["id"], C[window])
+
+
+def test_handling_minutes_learn_from_past_days_more_than_from_a_few_tickets_today(hall, clock):
+    from .conftest import local
+
+    e = hall.engine
+    e.open_window(2, C[2])
+    db = hall.store.db()
+    bdc = hall.engine.read.service(db, "BDC")  # configured 10 minutes
+    for _ in range(3):
+        _serve(hall, clock, "BDC", 20)
+    # No past: the configured 10 minutes count as 4 tickets against today's 3 of 20.
+    assert round(estimate.handling_minutes(db, bdc, clock.now(), 20), 2) == round(
+        (4 * 10 + 3 * 20) / 7, 2
+    )
+    # The next day, with that day as the past: 12 tickets of 30 minutes today pull the
+    # estimate up, but the usual minutes still weigh (the sample is the last 12).
+    clock.set(local(2026, 12, 1, 8, 30))
+    for _ in range(12):
+        _serve(hall, clock, "BDC", 30)
+    past = (4 * 10 + 3 * 20) / 7
+    expected = (3 * past + 12 * 30) / (3 + 12)  # the past weighs as its 3 tickets
+    assert round(estimate.handling_minutes(db, bdc, clock.now(), 12), 2) == round(expected, 2)
+    # Today's tickets beyond the sample join the past.
+    assert round(estimate.handling_minutes(db, bdc, clock.now(), 4), 2) == round(
+        (11 * ((4 * 10 + 3 * 20 + 8 * 30) / 15) + 4 * 30) / 15, 2
+    )
+
+
+def test_a_no_show_occupies_the_window_only_until_it_is_marked(hall, clock):
+    e = hall.engine
+    e.open_window(2, C[2])
+    db = hall.store.db()
+    bdc = hall.engine.read.service(db, "BDC")
+    for _ in range(4):
+        _serve(hall, clock, "BDC", 10)
+    _serve(hall, clock, "BDC", 2, show=False)
+    # 4 x 10 (configured) + 4 x 10 + 1 x 2 over 9: a called citizen who never came
+    # held the window 2 minutes, not a whole handling time.
+    assert round(estimate.handling_minutes(db, bdc, clock.now(), 20), 2) == round(82 / 9, 2)
