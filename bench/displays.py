@@ -78,20 +78,9 @@ def display_worker(url: str, count: int, out, stop) -> None:
     """A process holding `count` displays; arrivals go to `out` as they happen.
     (time.monotonic() is one system-wide clock on Linux, so times compare across
     processes.)"""
-    import engineio.client
+    from bench.clients import dispatch_on_read_thread
 
-    # python-engineio's client starts a new thread for every message it receives; with
-    # 25 clients in a process that thread churn, not the server, would dominate the
-    # measured latency. Dispatch messages on each client's read thread instead (a
-    # browser display does the same on its event loop). Same as bench/load.py.
-    trigger = engineio.client.Client._trigger_event
-
-    def _trigger_event(self, event, *args, **kwargs):
-        if event == "message":
-            kwargs["run_async"] = False
-        return trigger(self, event, *args, **kwargs)
-
-    engineio.client.Client._trigger_event = _trigger_event
+    dispatch_on_read_thread()
     displays = [Display(url, lambda n, t: out.put(("arrived", n, t))) for _ in range(count)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         times = list(pool.map(lambda d: d.connect(), displays))

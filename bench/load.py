@@ -223,21 +223,11 @@ def add_users(names: list[str], env: dict | None) -> None:
 # --- displays (own processes) ---------------------------------------------------------
 def display_worker(url: str, count: int, conn, worker: int) -> None:
     """Connect `count` /display clients; record (ticket_id, arrival) per client."""
-    import engineio.client
     import socketio
 
-    # python-engineio's client starts a new thread for every message it receives; with
-    # 50 clients in one process that thread churn, not the server, would dominate the
-    # measured latency. Dispatch messages on the client's read thread instead (a browser
-    # display does the same on its event loop).
-    trigger = engineio.client.Client._trigger_event
+    from bench.clients import dispatch_on_read_thread
 
-    def _trigger_event(self, event, *args, **kwargs):
-        if event == "message":
-            kwargs["run_async"] = False
-        return trigger(self, event, *args, **kwargs)
-
-    engineio.client.Client._trigger_event = _trigger_event
+    dispatch_on_read_thread()
 
     arrivals: list[dict[int, float]] = [dict() for _ in range(count)]
     snapshots = [0] * count
