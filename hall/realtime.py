@@ -43,13 +43,6 @@ class _Unslotted:
     event: ev.Event
 
 
-@dataclass
-class _Marker:
-    """Put through the push queue to learn when what came before it has been sent."""
-
-    done: threading.Event
-
-
 def _hall():
     return current_app.extensions["hall"]
 
@@ -304,17 +297,8 @@ class Broadcaster:
                 log.exception("pushing %d events failed", len(events))
             finally:
                 for e in batch:
-                    if not isinstance(e, (_Unslotted, _Marker)):
+                    if not isinstance(e, _Unslotted):
                         self._slots.release()
-
-    def wait_idle(self, timeout: float = 5.0) -> bool:
-        """True once every event handed over so far has been pushed (for tools/tests)."""
-        if not self._threaded:
-            return True
-        done = threading.Event()
-        self._ensure_thread()
-        self._queue.put(_Marker(done))  # takes no slot
-        return done.wait(timeout)
 
     def _after_request(self, response):
         self._flush()
@@ -334,11 +318,7 @@ class Broadcaster:
         hall = self.hall
         windows_touched: dict[int, str | None] = {}
         tickets_touched: dict[int, None] = {}
-        markers = []
         for event in events:
-            if isinstance(event, _Marker):
-                markers.append(event)
-                continue
             payload = event.payload()
             if isinstance(event, ev.TicketCalled):
                 called = hall.with_audio(
@@ -396,8 +376,6 @@ class Broadcaster:
                             to=f"t{t['id']}",
                             namespace=TICKET,
                         )
-        for marker in markers:
-            marker.done.set()
 
     # Each message costs every connected screen a WebSocket frame, and with 100 hall
     # displays that (not the database) is what limits one process (docs/bench.md). So a
