@@ -72,6 +72,8 @@ def serve(app, host: str, port: int, threads: int) -> None:
     """A production server: gunicorn, one worker, many threads (WebSocket-capable)."""
     from gunicorn.app.base import BaseApplication
 
+    from .realtime import start_message_queue
+
     class HallServer(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
@@ -86,6 +88,7 @@ def serve(app, host: str, port: int, threads: int) -> None:
             self.cfg.set("errorlog", "-")
             # No shared control socket: several hall processes may run on one host.
             self.cfg.set("control_socket_disable", True)
+            self.cfg.set("post_worker_init", lambda worker: start_message_queue(app))
 
         def load(self):
             return app

@@ -193,6 +193,21 @@ class TicketNamespace(Namespace):
         return {"ok": True, "ticket": hall.engine.read.ticket_json(db, t)}
 
 
+def start_message_queue(app) -> None:
+    """Subscribe to the message queue now, not at the first client's connect.
+
+    python-socketio starts its Redis listener when the first client connects, and the
+    subscription then takes a moment: a message another process published in that moment
+    never reached this process's first screens. `serve` calls this in the worker process,
+    before it accepts connections (threads do not survive gunicorn's fork)."""
+    if not app.extensions["hall"].cfg.server["message_queue"]:
+        return
+    server = socketio.server
+    if server is not None and not server.manager_initialized:
+        server.manager_initialized = True
+        server.manager.initialize()
+
+
 def add_namespace(handler: Namespace) -> None:
     """Register a namespace once per process, before socketio.init_app.
 
