@@ -27,19 +27,22 @@ def json_body() -> dict:
     return data
 
 
+def is_kind(value, kind) -> bool:
+    """isinstance for JSON values: a bool is not a number; an int is a float."""
+    if kind in (int, float) and isinstance(value, bool):
+        return False
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
 def field(data: dict, name: str, kind, *, required: bool = False, default=None, max_len=None):
     value = data.get(name, _MISSING)
     if value is _MISSING or value is None:
         if required:
             raise Invalid(f"缺少字段{name} (missing field {name!r})")
         return default
-    if kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind is bool:
-        ok = isinstance(value, bool)
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
+    if not is_kind(value, kind):
         raise Invalid(f"字段{name}类型错误，应为{kind.__name__} ({name!r} must be {kind.__name__})")
     if max_len is not None and isinstance(value, (str, list)) and len(value) > max_len:
         raise Invalid(f"字段{name}过长，最多{max_len} ({name!r} longer than {max_len})")

@@ -16,6 +16,7 @@ from hall.auth import MIN_PASSWORD, USERNAME_RE, hash_password
 from hall.clock import to_iso
 from hall.engine import STAFF_ROLES
 from hall.errors import Conflict, Forbidden, Invalid, NotFound
+from hall.validate import is_kind
 
 CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 PREFIX_RE = re.compile(r"[A-Z]")
@@ -31,15 +32,7 @@ def _get(data: dict, name: str, kind, *, required=False, label=None):
         if required:
             raise Invalid(f"请填写{label} (missing field {name!r})")
         return _MISSING
-    if kind is int:
-        ok = isinstance(value, int) and not isinstance(value, bool)
-    elif kind is float:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    elif kind is bool:
-        ok = isinstance(value, bool)
-    else:
-        ok = isinstance(value, kind)
-    if not ok:
+    if not is_kind(value, kind):
         raise Invalid(f"{label}类型错误 ({name!r} must be {kind.__name__})")
     return value
 

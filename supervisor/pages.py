@@ -188,15 +188,11 @@ def login():
     return render_template("supervisor/login.html", next=nxt, logged_in=cur[0] if cur else None)
 
 
-# --- live board ---------------------------------------------------------------------
-def _board_ctx() -> dict:
-    hall = current_hall()
-    b = board.board(hall)
-    figs = b["today"]
-    figs.setdefault("by_weekday_hour", [])
+def _tickets_by_hour_chart(figs: dict, width: int, height: int, label: str) -> str:
+    """Bars of tickets issued and served per hour of the day's figures."""
     hours = _hours_span(figs)
     by_hour = {h["hour"]: h for h in figs["by_hour"]}
-    chart = charts.bar_chart(
+    return charts.bar_chart(
         [f"{h}时" for h in hours],
         [
             {"name": "取号", "values": [by_hour.get(h, {}).get("tickets", 0) for h in hours]},
@@ -206,11 +202,20 @@ def _board_ctx() -> dict:
                 "color": charts.GREEN,
             },
         ],
-        width=900,
-        height=210,
+        width=width,
+        height=height,
         value_fmt=lambda v: f"{v:g}",
-        label="今日各时段取号与办结",
+        label=label,
     )
+
+
+# --- live board ---------------------------------------------------------------------
+def _board_ctx() -> dict:
+    hall = current_hall()
+    b = board.board(hall)
+    figs = b["today"]
+    figs.setdefault("by_weekday_hour", [])
+    chart = _tickets_by_hour_chart(figs, 900, 210, "今日各时段取号与办结")
     return {"b": b, "today_chart": chart}
 
 
@@ -615,23 +620,7 @@ def report():
         except ValueError:
             error = "日期格式应为YYYY-MM-DD"
     figs = stats.compute(hall, day, day)
-    hours = _hours_span(figs)
-    by_hour = {h["hour"]: h for h in figs["by_hour"]}
-    chart = charts.bar_chart(
-        [f"{h}时" for h in hours],
-        [
-            {"name": "取号", "values": [by_hour.get(h, {}).get("tickets", 0) for h in hours]},
-            {
-                "name": "办结",
-                "values": [by_hour.get(h, {}).get("served", 0) for h in hours],
-                "color": charts.GREEN,
-            },
-        ],
-        width=720,
-        height=200,
-        value_fmt=lambda v: f"{v:g}",
-        label="各时段取号与办结（张，按取号时间）",
-    )
+    chart = _tickets_by_hour_chart(figs, 720, 200, "各时段取号与办结（张，按取号时间）")
     bad = followup.list_ratings(hall, bad=True, start=day, end=day)
     return render_template(
         "supervisor/report.html",

@@ -13,6 +13,20 @@ from hall.openapi import spec
 
 from ..conftest import PASSWORD, ROOT, LiveServer
 
+# ticket_events kind -> the status it leaves the ticket in (None: status unchanged)
+KIND_STATUS = {
+    "issued": "waiting",
+    "called": "called",
+    "serving": "serving",
+    "no_show": "no_show",
+    "requeued": "waiting",
+    "finished": "done",
+    "transferred": "waiting",
+    "cancelled": "cancelled",
+    "rated": None,
+    "unrated": None,
+}
+
 HTTP_METHODS = ("get", "post", "put", "patch", "delete")
 PARAM_RE = re.compile(r"\{([^}]+)\}")
 

@@ -45,6 +45,7 @@ from hall.hours import Hours
 from hall.sync import sync_config
 
 from ..conftest import TEST_CONFIG, local
+from .conftest import KIND_STATUS
 
 DOMAIN_ERRORS = (Conflict, Forbidden, Invalid, NotFound)
 CLERKS = [Actor(f"clerk{i}", "clerk") for i in range(1, 5)]
@@ -52,19 +53,6 @@ BOSS = Actor("boss", "supervisor")
 ACTORS = [*CLERKS, BOSS]
 SERVICES = ["BDC", "SB", "YB", "GJJ", "CRJ"]
 WINDOWS = [1, 2, 3, 4]
-# ticket_events kind -> the status it leaves the ticket in (None: status unchanged)
-KIND_STATUS = {
-    "issued": "waiting",
-    "called": "called",
-    "serving": "serving",
-    "no_show": "no_show",
-    "requeued": "waiting",
-    "finished": "done",
-    "transferred": "waiting",
-    "cancelled": "cancelled",
-    "rated": None,
-    "unrated": None,
-}
 
 _dirs = itertools.count()
 # "right": the clerk signed in where the action happens; else anyone (often refused)

@@ -13,20 +13,7 @@ import socketio
 
 from ..conftest import ARTIFACTS, LiveServer
 from ..fakeprinter import FakePrinter
-from .conftest import WideServer, rows
-
-KIND_STATUS = {
-    "issued": "waiting",
-    "called": "called",
-    "serving": "serving",
-    "no_show": "no_show",
-    "requeued": "waiting",
-    "finished": "done",
-    "transferred": "waiting",
-    "cancelled": "cancelled",
-    "rated": None,
-    "unrated": None,
-}
+from .conftest import KIND_STATUS, WideServer, rows
 
 
 def save_artifact(name: str, data: dict) -> None:
