@@ -2,23 +2,22 @@
 
 Pages: /book (mobile booking), /book/<code> (the booking, its QR code, cancel),
 /kiosk/checkin (kiosk check-in screen, ?kiosk=<id> to print on that kiosk's printer).
-API: /api/appointments... (see docs/appointments.md). Figures: appointment_stats().
+API: /api/appointments... (see docs/appointments.md). Figures: `appointments` in
+/api/stats (appointments.stats.appointment_stats).
 """
 
-from __future__ import annotations
+from hall.face import Face
 
-from .booking import Bookings, check_settings
-from .stats import appointment_stats
+from .schema import m007_appointments
+from .settings import SETTINGS
 
-__all__ = ["Bookings", "appointment_stats", "init_app"]
-
-
-def init_app(app) -> None:
-    from .api import bp as api_bp
-    from .pages import bp as pages_bp
-
-    hall = app.extensions["hall"]
-    check_settings(hall.cfg)
-    hall.appointments = Bookings(hall)
-    app.register_blueprint(api_bp)
-    app.register_blueprint(pages_bp)
+FACE = Face(
+    name="appointments",
+    summary="预约办: booking, kiosk check-in, figures",
+    blueprints=("appointments.api:bp", "appointments.pages:bp"),
+    settings=SETTINGS,
+    migrations=(m007_appointments,),
+    check_config="appointments.booking:check_settings",
+    setup="appointments.booking:Bookings.for_app",
+    figures={"appointments": "appointments.stats:appointment_stats"},
+)

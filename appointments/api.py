@@ -7,19 +7,21 @@ from datetime import date
 
 from flask import Blueprint, jsonify, request, send_file
 
+from hall import issuing
 from hall.app import current_hall
 from hall.auth import require
-from hall.engine import STAFF_ROLES
-from hall.errors import Invalid, TooMany
+from hall.errors import Invalid
 from hall.validate import date_arg, field, json_body
+from hall.vocabulary import STAFF_ROLES
 
-from .booking import normalize_code
+from .booking import Bookings, normalize_code
 
 bp = Blueprint("appointments_api", __name__, url_prefix="/api")
+TOO_MANY = "操作过于频繁，请稍后再试 (too many requests from this address)"
 
 
-def bookings():
-    return current_hall().appointments
+def bookings() -> Bookings:
+    return Bookings.of(current_hall())
 
 
 def _address() -> str:
@@ -133,8 +135,7 @@ def check_in_response(code: str, kiosk: str | None, actor) -> dict:
     """Check in and build the body POST /api/tickets would give, plus late and booking."""
     hall = current_hall()
     ticket, late, row = bookings().check_in(code, kiosk=kiosk, actor=actor)
-    db = hall.store.db()
-    body = hall.engine.read.ticket_json(db, ticket, with_token=True)
+    body = issuing.answer(hall, ticket, kiosk=kiosk, source="appointment")
     body["late"] = late
     body["appointment"] = {
         "code": row["code"],
@@ -143,9 +144,6 @@ def check_in_response(code: str, kiosk: str | None, actor) -> dict:
         "slot": row["slot"],
         "status": row["status"],
     }
-    # After the commit, like a kiosk ticket: the printer face prints here.
-    for hook in hall.after_issue:
-        body.update(hook(ticket, body, kiosk) or {})
     return body
 
 
@@ -155,8 +153,6 @@ def check_in(code: str):
     data = json_body()
     kiosk = field(data, "kiosk", str, default=None, max_len=32)
     actor = _public_actor()
-    if kiosk is not None and hall.cfg.kiosk(kiosk) is None:
-        raise Invalid(f"未知的取号机{kiosk} (unknown kiosk)")
-    if actor is None and not hall.ticket_limiter.allow(_address()):
-        raise TooMany("操作过于频繁，请稍后再试 (too many requests from this address)")
+    issuing.check_kiosk(hall, kiosk)
+    issuing.check_rate(hall, actor, _address(), TOO_MANY)
     return jsonify(check_in_response(normalize_code(code), kiosk, actor)), 201

@@ -117,6 +117,16 @@ def new_code() -> str:
 
 
 class Bookings:
+    """The appointments face's state (hall.faces.state("appointments"))."""
+
+    @classmethod
+    def for_app(cls, app, hall) -> Bookings:
+        return cls(hall)
+
+    @staticmethod
+    def of(hall) -> Bookings:
+        return hall.faces.state("appointments")
+
     def __init__(self, hall):
         self.hall = hall
         s = hall.cfg.appointments

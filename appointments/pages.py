@@ -10,11 +10,12 @@ from datetime import date
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from hall import issuing
 from hall.app import current_hall
-from hall.errors import HallError, Invalid, NotFound, TooMany
+from hall.errors import HallError, Invalid, NotFound
 
-from .api import check_in_response
-from .booking import CODE_LENGTH, STATUS_CN, day_label, moment_label, normalize_code
+from .api import TOO_MANY, check_in_response
+from .booking import CODE_LENGTH, STATUS_CN, Bookings, day_label, moment_label, normalize_code
 
 bp = Blueprint(
     "appointments",
@@ -37,7 +38,7 @@ def _book_page(
     service: str | None, day_text: str | None, *, error: str = "", form=None, status: int = 200
 ):
     hall = _hall()
-    bookings = hall.appointments
+    bookings = Bookings.of(hall)
     db = hall.store.db()
     services = _services(db)
     codes = [s["code"] for s in services]
@@ -82,7 +83,7 @@ def book_submit():
         k: (request.form.get(k) or "")[:64] for k in ("service", "date", "slot", "name", "phone")
     }
     try:
-        row = hall.appointments.book(
+        row = Bookings.of(hall).book(
             service=form["service"],
             date_text=form["date"],
             slot=form["slot"],
@@ -112,7 +113,7 @@ def book_find():
 
 def _booking_page(code: str, *, error: str = "", notice: str = "", status: int = 200):
     hall = _hall()
-    bookings = hall.appointments
+    bookings = Bookings.of(hall)
     try:
         row = bookings.get(code)
     except NotFound as e:
@@ -152,7 +153,7 @@ def booking_page(code: str):
 def booking_cancel(code: str):
     hall = _hall()
     try:
-        row = hall.appointments.cancel(code)
+        row = Bookings.of(hall).cancel(code)
     except NotFound:
         return _booking_page(code)
     except HallError as e:
@@ -178,7 +179,7 @@ def _checkin_page(kiosk: str | None, *, result=None, error: str = "", status: in
         error=error,
         alphabet="23456789ABCDEFGHJKLMNPQRSTUVWXYZ",
         code_length=CODE_LENGTH,
-        settings=hall.appointments.s,
+        settings=Bookings.of(hall).s,
         book_url=hall.cfg.hall["public_url"].rstrip("/") + "/book",
     ), status
 
@@ -196,8 +197,7 @@ def checkin_submit():
     try:
         if not code:
             raise Invalid("请扫描预约二维码或输入预约码 (enter the booking code)")
-        if not hall.ticket_limiter.allow(request.remote_addr or "unknown"):
-            raise TooMany("操作过于频繁，请稍后再试 (too many requests)")
+        issuing.check_rate(hall, None, request.remote_addr or "", TOO_MANY)
         body = check_in_response(code, kiosk, None)
     except HallError as e:
         return _checkin_page(kiosk, error=e.message.split(" (")[0], status=e.status)

@@ -4,14 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-
-def _bookings(hall):
-    from .booking import Bookings
-
-    bookings = getattr(hall, "appointments", None)
-    if bookings is None:
-        bookings = hall.appointments = Bookings(hall)
-    return bookings
+from .booking import Bookings
 
 
 def _figures(counts: dict) -> dict:
@@ -37,7 +30,7 @@ def appointment_stats(hall, start: date, end: date) -> dict:
     (window not over yet); on_time_rate: on-time check-ins / (checked_in + missed),
     0..1, None when nothing is decided yet. by_service: the same per service code.
     """
-    _bookings(hall).sweep()
+    Bookings.of(hall).sweep()
     empty = {
         "booked": 0,
         "checked_in_on_time": 0,

@@ -1,25 +1,17 @@
 """The counter face: the clerk's console (/counter), the guide desk (/counter/guide) and
-the 好差评 rating pad (/counter/pad/<window>), with their API blueprint and the /pad
-Socket.IO namespace. See docs/counter.md."""
+the 好差评 rating pad (/counter/pad/<window>), with their API and the /counter and /pad
+Socket.IO namespaces. See docs/counter.md."""
 
-from __future__ import annotations
+from hall.face import Face
 
-from .pages import bp
+from .settings import SETTINGS
 
-
-def init_app(app) -> None:
-    from hall.realtime import add_namespace, socketio
-
-    from . import pad
-    from .api import bp as api_bp
-
-    app.register_blueprint(bp)
-    app.register_blueprint(api_bp)
-    # Kept in the Socket.IO handler list; every app's init_app serves it.
-    add_namespace(pad.PadNamespace(pad.PAD))
-    hall = app.extensions["hall"]
-    hall.pad_timer = pad.PadTimer(hall)
-    hall.bus.subscribe(pad.on_event(hall, hall.pad_timer, socketio))
-
-
-__all__ = ["bp", "init_app"]
+FACE = Face(
+    name="counter",
+    summary="clerk console, guide desk, rating pad",
+    blueprints=("counter.pages:bp", "counter.api:bp"),
+    namespaces=("counter.namespaces:CounterNamespace", "counter.namespaces:PadNamespace"),
+    settings=SETTINGS,
+    subscribers=("counter.pad:schedule_sweeps",),
+    routes=("counter.pad:routes",),
+)

@@ -7,9 +7,9 @@ from flask import Blueprint, g, jsonify, request
 
 from hall.app import current_hall
 from hall.auth import require
-from hall.engine import STAFF_ROLES
 from hall.errors import Forbidden, Invalid, NotFound
 from hall.validate import field, json_body, string_list
+from hall.vocabulary import STAFF_ROLES
 
 from . import pad
 from .state import signed_in_window, user_info, window_state, windows_for

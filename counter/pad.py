@@ -23,18 +23,16 @@ import time
 import weakref
 from datetime import timedelta
 
-from flask import current_app
-from flask_socketio import Namespace, emit, join_room, leave_room, rooms
-
 from hall import events as ev
 from hall.clock import from_iso, to_iso
-from hall.engine import BAD_SCORES
 from hall.errors import Conflict
+from hall.realtime import Message
+from hall.vocabulary import BAD_SCORES, SCORES_CN
 
 log = logging.getLogger(__name__)
 
 PAD = "/pad"
-SCORES = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+SCORES = SCORES_CN
 BAD = BAD_SCORES  # 差评: a reason is required
 
 
@@ -197,41 +195,38 @@ class PadTimer:
             del hall
 
 
-class PadNamespace(Namespace):
-    """/pad: anonymous. `join` {window} -> room pad:<n>; `state` events follow."""
-
-    def on_join(self, data):
-        number = data.get("window") if isinstance(data, dict) else None
-        if not isinstance(number, int) or isinstance(number, bool) or not 0 < number < 100_000:
-            return {"ok": False}
-        hall = current_app.extensions["hall"]
-        state = pad_state(hall, number)
-        if state is None:
-            return {"ok": False}
-        for room in rooms():
-            if room.startswith("pad:"):
-                leave_room(room)
-        join_room(room_of(number))
-        emit("state", state)
-        return {"ok": True, "state": state}
-
-
-def on_event(hall, timer: PadTimer, socketio):
-    """Event-bus subscriber: push the rating prompt (and its end) to the window's pad."""
+def schedule_sweeps(hall):
+    """Event-bus subscriber: when a ticket is finished, sweep once its pad time is over
+    (so a pad nobody touches records the ticket as unrated)."""
+    timer = PadTimer(hall)
 
     def handle(event: ev.Event) -> None:
-        window = None
         if isinstance(event, ev.TicketFinished):
-            window = event.window
             timer.schedule(timeout_seconds(hall))
-        elif isinstance(event, ev.TicketRated):
+
+    return handle
+
+
+def routes(hall):
+    """Broadcaster route: the rating prompt (and its end) to the window's pad, as a
+    state (the pad shows the latest one)."""
+
+    def messages(event: ev.Event) -> list[Message]:
+        window = None
+        if isinstance(event, (ev.TicketFinished, ev.TicketRated)):
             window = event.window
         elif isinstance(event, ev.WindowChanged):
             window = event.number
         if not window:
-            return
-        state = pad_state(hall, window)
-        if state is not None:
-            socketio.emit("state", state, to=room_of(window), namespace=PAD)
+            return []
+        return [
+            Message(
+                PAD,
+                "state",
+                lambda: pad_state(hall, window),
+                to=room_of(window),
+                key=("pad", window),
+            )
+        ]
 
-    return handle
+    return messages

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from hall.app import current_hall
+from hall.interfaces import PRINTERS
 
 from . import pad
 from .state import signed_in_window, user_info, window_state, windows_for
@@ -104,14 +105,13 @@ def clerk():
 
 
 def _printers(hall) -> list[dict]:
-    """Printers the guide desk may print on (HallContext.printers, filled by the kiosk
-    face): "default" is the [printer] section, the others are kiosks."""
-    out = []
-    for name in hall.printers or {}:
-        kiosk = hall.cfg.kiosk(name)
-        label = (kiosk["name"] or name) if kiosk else ("默认打印机" if name == "default" else name)
-        out.append({"id": name, "name": label, "kiosk": bool(kiosk)})
-    return out
+    """Printers the guide desk may print on (the "printers" interface, when a face
+    provides it): "default" is the [printer] section, the others are kiosks."""
+    printers = hall.faces.interface(PRINTERS) or {}
+    return [
+        {"id": name, "name": printers.label(name), "kiosk": hall.cfg.kiosk(name) is not None}
+        for name in printers
+    ]
 
 
 @bp.get("/guide")

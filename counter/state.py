@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 
 from hall.clock import from_iso
-from hall.queries import STATUS_CN
+from hall.vocabulary import STATUS_CN
 
 WINDOW_STATE_CN = {"open": "服务中", "paused": "暂停服务", "closed": "未开窗"}
 
@@ -52,16 +52,7 @@ def user_info(db, username: str | None) -> dict | None:
 
 def next_for_window(hall, db, window: int, limit: int) -> list[dict]:
     """The next waiting tickets in the order call_next would take them (no tokens)."""
-    read = hall.engine.read
-    rows = db.query(
-        "SELECT t.id, t.number, t.service, t.priority, t.target_window, t.lane, ws.tier "
-        "FROM tickets t LEFT JOIN window_services ws ON ws.window = :w AND ws.service = t.service "
-        "WHERE t.status = 'waiting' AND t.day = :day AND (t.target_window = :w OR "
-        "(t.target_window IS NULL AND ws.tier IS NOT NULL)) "
-        "ORDER BY CASE WHEN t.target_window = :w THEN 0 WHEN t.priority = 1 THEN 1 "
-        "WHEN ws.tier = 1 THEN 2 ELSE 3 END, t.lane, t.queued_at, t.id LIMIT :limit",
-        {"w": window, "day": read.today(), "limit": limit},
-    )
+    rows = hall.engine.read.next_for_window(db, window, limit)
     return [
         {
             "id": r["id"],

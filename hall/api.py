@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, g, jsonify, request
 
-from . import stats
+from . import issuing, stats
 from .app import current_hall
 from .auth import require
-from .engine import STAFF_ROLES
-from .errors import Forbidden, Invalid, NotFound, TooMany
+from .errors import Forbidden, Invalid, NotFound
 from .validate import date_arg, field, json_body, string_list
+from .vocabulary import MANAGER_ROLES, STAFF_ROLES
 
 bp = Blueprint("api", __name__, url_prefix="/api")
-
-MANAGERS = ("supervisor", "admin")
 
 
 def client_address() -> str:
@@ -53,9 +51,7 @@ def issue_ticket():
     priority = field(data, "priority", bool, default=False)
     reason = field(data, "priority_reason", str, default="", max_len=200).strip()
     kiosk = field(data, "kiosk", str, default=None, max_len=32)
-    # Read by the kiosk face's print hook after the commit, so checked here, before it.
-    field(data, "print", bool)
-    field(data, "matter", str, max_len=50)
+    options = issuing.options_from(hall, data)  # read by the faces' issue hooks
     actor = hall.auth.actor()
     if actor is not None:
         hall.auth.check_csrf()
@@ -66,23 +62,16 @@ def issue_ticket():
             )
         if not reason:
             raise Invalid("请填写优先原因 (priority_reason is required)")
-    if actor is None and not hall.ticket_limiter.allow(client_address()):
-        raise TooMany("取号过于频繁，请稍后再试 (too many tickets from this address)")
-    if kiosk is not None and hall.cfg.kiosk(kiosk) is None:
-        raise Invalid(f"未知的取号机{kiosk} (unknown kiosk)")
-    t = hall.engine.issue(
+    _, body = issuing.issue(
+        hall,
         service,
+        actor=actor,
+        address=client_address(),
+        kiosk=kiosk,
+        options=options,
         priority=priority,
         priority_reason=reason,
-        actor=actor,
-        source="staff" if actor else "kiosk",
-        kiosk=kiosk,
     )
-    db = hall.store.db()
-    body = hall.engine.read.ticket_json(db, t, with_token=True)
-    # After the commit: the printer face prints here and adds "printed" to the body.
-    for hook in hall.after_issue:
-        body.update(hook(t, body, kiosk) or {})
     return jsonify(body), 201
 
 
@@ -219,7 +208,7 @@ def window_action(number: int, action: str):
 
 # --- figures ------------------------------------------------------------------------
 @bp.get("/stats")
-@require(*MANAGERS)
+@require(*MANAGER_ROLES)
 def get_stats():
     hall = current_hall()
     today = hall.hours.local(hall.clock.now()).date()

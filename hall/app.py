@@ -21,6 +21,7 @@ from .db import Store
 from .engine import Engine
 from .errors import HallError
 from .events import EventBus
+from .face import INSTALLED, Face, FaceRegistry, declarations, resolve
 from .hours import Hours
 from .ratelimit import RateLimiter
 from .sync import sync_config
@@ -31,22 +32,40 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class HallContext:
-    """Everything a request needs: config, storage, clock, events, engine, auth."""
+    """Everything a request needs: config, storage, clock, events, engine, auth, and the
+    installed faces. Its slots are fixed: a face keeps its own state in the face
+    registry (hall.faces.state(name)) and publishes services for other faces there
+    (hall.faces.interface(name)), never as new attributes here."""
 
-    def __init__(self, cfg, store, clock, bus, voice=None):
-        self.cfg = cfg
-        self.store = store
-        self.clock = clock
-        self.bus = bus
-        self.hours = Hours(cfg)
-        self.engine = Engine(store, cfg, clock, bus, self.hours)
-        self.auth = Auth(self)
+    __slots__ = (
+        "cfg",
+        "store",
+        "clock",
+        "bus",
+        "hours",
+        "engine",
+        "auth",
+        "voice",
+        "ticket_limiter",
+        "broadcaster",
+        "faces",
+        "__weakref__",
+    )
+
+    def __init__(self, cfg, store, clock, bus, voice=None, faces: FaceRegistry | None = None):
+        self.cfg: config_mod.HallConfig = cfg
+        self.store: Store = store
+        self.clock: Clock = clock
+        self.bus: EventBus = bus
+        self.hours: Hours = Hours(cfg)
+        self.engine: Engine = Engine(store, cfg, clock, bus, self.hours)
+        self.auth: Auth = Auth(self)
         self.voice = voice
-        self.ticket_limiter = RateLimiter(
+        self.ticket_limiter: RateLimiter = RateLimiter(
             cfg.security["ticket_rate_limit_per_minute"], 60.0, cfg.security["rate_limit_exempt"]
         )
-        self.printers = {}  # kiosk id -> print service (printer face)
-        self.after_issue = []  # hooks(ticket, body, kiosk) -> extra response fields
+        self.broadcaster = None  # hall.realtime.Broadcaster, set by create_app
+        self.faces: FaceRegistry = faces or FaceRegistry([])
 
     def now_iso(self) -> str:
         return to_iso(self.clock.now())
@@ -148,11 +167,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     """Build the app.
 
     test_config keys: HALL_CONFIG (path), HALL (a dict merged over the file, or used
-    alone when no file), DATABASE, CLOCK, SECRET_KEY, plus any Flask setting.
+    alone when no file), DATABASE, CLOCK, SECRET_KEY, FACES (extra face packages to
+    install after the hall's own), plus any Flask setting.
     """
     test_config = dict(test_config or {})
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
     app.json = StrictJSON(app)
+    extra_faces = tuple(test_config.pop("FACES", ()))
+    # The faces' declarations first: their settings are part of the config to load.
+    faces = FaceRegistry(declarations(INSTALLED + extra_faces))
     cfg = config_mod.load(test_config.pop("HALL_CONFIG", None), test_config.pop("HALL", None))
     db_path = test_config.pop("DATABASE", None) or cfg.hall["database"]
     if db_path != ":memory:" and not os.path.isabs(db_path):
@@ -176,59 +199,58 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     # Ids beyond SQLite's 64-bit integers would overflow in a query: 404, not 500.
     app.url_map.converters["int"] = BoundedInt
-    store = Store(db_path)
+    store = Store(db_path, faces.migrations())
     bus = EventBus()
     voice = _make_voice(cfg, instance) if not app.config.get("NO_VOICE") else None
-    hall = HallContext(cfg, store, clock, bus, voice)
+    hall = HallContext(cfg, store, clock, bus, voice, faces)
     app.extensions["hall"] = hall
     sync_config(store, cfg, clock.now())
 
-    from .realtime import Broadcaster, register_namespaces, socketio
+    from .api import bp as api_bp
+    from .realtime import Broadcaster, socketio
+    from .web import bp as web_bp
 
-    bus.subscribe(Broadcaster(hall, app))
-    register_namespaces()
-    # Faces register their blueprints and Socket.IO namespaces (realtime.add_namespace)
-    # before init_app, which builds this app's Socket.IO server with all of them.
-    _register_blueprints(app)
+    hall.broadcaster = Broadcaster(hall, app)
+    bus.subscribe(hall.broadcaster)
+    app.register_blueprint(api_bp)
+    app.register_blueprint(web_bp)
+    for face in faces:
+        _install_face(app, hall, face)
     kwargs = {"async_mode": "threading", "cors_allowed_origins": [], "logger": False}
     if cfg.server["message_queue"]:
         kwargs["message_queue"] = cfg.server["message_queue"]
     if cfg.server["direct_websocket_writes"]:
-        from .fanout import install
+        from .compat.fanout import install
 
         install()
+    # Every face's namespaces are registered (above) before init_app, which builds this
+    # app's Socket.IO server with all of them.
     socketio.init_app(app, **kwargs)
     _register_errors(app)
     _register_security_headers(app)
-    from .cli import register_flask_cli
-
-    register_flask_cli(app)
     return app
 
 
-FACES = ("kiosk", "display", "counter", "supervisor", "printer", "appointments")
+def _install_face(app: Flask, hall: HallContext, face: Face) -> None:
+    """Everything a face declared, in the contract's order (hall/face.py)."""
+    from .realtime import add_namespace
 
-
-def _register_blueprints(app: Flask) -> None:
-    """Core blueprints, then each face: its init_app(app) if it has one, else its bp."""
-    import importlib
-
-    from .api import bp as api_bp
-    from .web import bp as web_bp
-
-    app.register_blueprint(api_bp)
-    app.register_blueprint(web_bp)
-    for name in FACES:
-        try:
-            face = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            continue
-        if hasattr(face, "init_app"):
-            face.init_app(app)
-        elif hasattr(face, "bp"):
-            app.register_blueprint(face.bp)
+    for name, ref in face.provides.items():
+        hall.faces.provide(name, resolve(ref)(app, hall))
+    if face.setup is not None:
+        hall.faces.set_state(face.name, resolve(face.setup)(app, hall))
+    for ref in face.subscribers:
+        hall.bus.subscribe(resolve(ref)(hall))
+    for ref in face.routes:
+        hall.broadcaster.add_route(resolve(ref)(hall))
+    for ref in face.issue_hooks:
+        hall.faces.add_issue_hook(face.name, resolve(ref)(hall))
+    for ref in face.blueprints:
+        app.register_blueprint(resolve(ref))
+    for ref in face.namespaces:
+        ns_cls = resolve(ref)
+        add_namespace(ns_cls())
+        hall.broadcaster.add_namespace(ns_cls)
 
 
 def _register_errors(app: Flask) -> None:
@@ -249,7 +271,13 @@ def _register_errors(app: Flask) -> None:
             405: "不支持的方法 (method not allowed)",
             413: "请求体过大，上限1MB (request body over 1 MB)",
         }
-        return jsonify(error=messages.get(e.code, e.description or e.name)), e.code
+        resp = jsonify(error=messages.get(e.code, e.description or e.name))
+        resp.status_code = e.code
+        # A 405 names the methods the path has (RFC 9110), as Werkzeug's own page does.
+        for name, value in e.get_headers():
+            if name.lower() == "allow":
+                resp.headers["Allow"] = value
+        return resp
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):

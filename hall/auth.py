@@ -17,8 +17,9 @@ from flask import g, request, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import to_iso
-from .engine import STAFF_ROLES, Actor
+from .engine import Actor
 from .errors import Conflict, Forbidden, Invalid, TooMany, Unauthorized
+from .vocabulary import STAFF_ROLES
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,32}")
 MIN_PASSWORD = 8

@@ -1,4 +1,5 @@
-"""python -m hall init | serve | demo | user add | (faces add more commands)."""
+"""python -m hall init | serve | demo | user add | settings, and the faces' commands
+(Face.commands: print-test, export, ...)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,8 @@ import secrets
 import sys
 
 from .config import ConfigError
-
-# Faces register extra subcommands: name -> (configure(parser), run(args) -> int)
-EXTRA_COMMANDS: dict = {}
+from .face import declarations, resolve
+from .vocabulary import STAFF_ROLES
 
 DEMO_USERS = [
     ("admin", "admin", "系统管理员", "A0001"),
@@ -23,7 +23,8 @@ DEMO_USERS = [
 ]
 
 
-def _app(args, **overrides):
+def make_app(args, **overrides):
+    """The app a command works on: --config (or HALL_CONFIG), plus overrides."""
     from .app import create_app
 
     test_config = {}
@@ -35,7 +36,7 @@ def _app(args, **overrides):
 
 
 def cmd_init(args) -> int:
-    app = _app(args)
+    app = make_app(args)
     hall = app.extensions["hall"]
     print(f"database ready: {hall.store.path}")
     print(f"services: {len(hall.cfg.services)}, windows: {len(hall.cfg.windows)}")
@@ -45,7 +46,7 @@ def cmd_init(args) -> int:
 def cmd_user_add(args) -> int:
     from .auth import create_user
 
-    app = _app(args)
+    app = make_app(args)
     hall = app.extensions["hall"]
     if sys.stdin.isatty():
         import getpass
@@ -97,7 +98,7 @@ def serve(app, host: str, port: int, threads: int) -> None:
 
 
 def cmd_serve(args) -> int:
-    app = _app(args)
+    app = make_app(args)
     server = app.extensions["hall"].cfg.server
     host = args.host or server["host"]
     port = args.port or server["port"]
@@ -117,7 +118,7 @@ def cmd_demo(args) -> int:
     port = args.port or server["port"]
     # A demo must let people take a number at any hour, and its QR codes must open on a
     # phone: point them at the address the demo really listens on.
-    app = _app(
+    app = make_app(
         args,
         hours={"always_open": True},
         hall={"public_url": f"http://{_reachable_host(host)}:{port}"},
@@ -147,9 +148,9 @@ def cmd_demo(args) -> int:
                 now=hall.clock.now(),
             )
         print(f"  {username:<11} {role:<11} {password}")
-    seed = EXTRA_COMMANDS.get("__demo_seed__")
-    if seed:
-        seed(hall)
+    for face in hall.faces:
+        if face.demo is not None:
+            resolve(face.demo)(hall)
     base = f"http://{host}:{port}"
     print(
         f"\nOpen {base}/  (kiosk {base}/kiosk, display {base}/display, "
@@ -172,7 +173,7 @@ def _reachable_host(host: str) -> str:
         return "127.0.0.1"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(commands=()) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m hall", description="hall queueing system")
     p.add_argument("--config", help="config file (default: $HALL_CONFIG or ./config.toml)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -188,19 +189,18 @@ def build_parser() -> argparse.ArgumentParser:
     usub = user.add_subparsers(dest="user_command", required=True)
     add = usub.add_parser("add", help="add a user; the password is read from stdin")
     add.add_argument("name")
-    add.add_argument("--role", required=True, choices=["clerk", "supervisor", "admin"])
+    add.add_argument("--role", required=True, choices=list(STAFF_ROLES))
     add.add_argument("--windows", help="comma-separated window numbers a clerk may use")
     add.add_argument("--display-name")
     add.add_argument("--staff-no")
-    for name, entry in EXTRA_COMMANDS.items():
-        if not name.startswith("__"):  # "__demo_seed__" and the like are hooks, not commands
-            entry[0](sub.add_parser(name))
+    for command in commands:
+        resolve(command.configure)(sub.add_parser(command.name, help=command.help))
     return p
 
 
 def main(argv=None) -> int:
-    _load_face_commands()
-    args = build_parser().parse_args(argv)
+    commands = {c.name: c for face in declarations() for c in face.commands}
+    args = build_parser(commands.values()).parse_args(argv)
     handlers = {"init": cmd_init, "serve": cmd_serve, "demo": cmd_demo}
     try:
         if args.command == "user":
@@ -215,7 +215,7 @@ def main(argv=None) -> int:
             return 0
         if args.command in handlers:
             return handlers[args.command](args)
-        return EXTRA_COMMANDS[args.command][1](args)
+        return resolve(commands[args.command].run)(args)
     except ConfigError as e:
         print(f"config error: {e}", file=sys.stderr)
         return 2
@@ -226,19 +226,3 @@ def main(argv=None) -> int:
             print(f"error: {e.message}", file=sys.stderr)
             return 1
         raise
-
-
-def _load_face_commands() -> None:
-    """Faces that add commands do it at import (e.g. printer's print-test)."""
-    import importlib
-
-    for module in ("printer.cli", "supervisor.cli"):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as e:
-            if e.name != module:
-                raise
-
-
-def register_flask_cli(app) -> None:
-    """Nothing yet: the CLI is python -m hall, not flask."""

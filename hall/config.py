@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import settings as S
 
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-ARRAY_SECTIONS = {"services", "windows", "kiosks"}
 
 
 class ConfigError(ValueError):
@@ -32,8 +31,13 @@ class HallConfig:
     hall: dict[str, Any]
     services: list[dict[str, Any]]
     windows: list[dict[str, Any]]
-    kiosks: list[dict[str, Any]]
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    arrays: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def kiosks(self) -> list[dict[str, Any]]:
+        """[[kiosks]] (declared by the kiosk face; [] without it)."""
+        return self.arrays.get("kiosks", [])
 
     def __getattr__(self, name: str) -> dict[str, Any]:
         # cfg.hours, cfg.printer, cfg.security ... for every table section
@@ -54,7 +58,7 @@ class HallConfig:
 
     def printer_for(self, kiosk_id: str | None) -> dict[str, Any]:
         """A kiosk's own printer settings, falling back to [printer]."""
-        base = dict(self.sections["printer"])
+        base = dict(self.sections.get("printer", {}))
         kiosk = self.kiosk(kiosk_id) if kiosk_id else None
         if kiosk and kiosk.get("printer"):
             base.update(kiosk["printer"])
@@ -161,18 +165,20 @@ def load(path: str | os.PathLike | None = None, overrides: dict | None = None) -
 
 
 def from_dict(raw: dict[str, Any], path: str | None = None) -> HallConfig:
+    S.ensure_faces()
     known_sections = {s.section.rstrip("[]") for s in S.SETTINGS}
+    array_sections = {s.section[:-2] for s in S.SETTINGS if s.section.endswith("[]")}
     for name in raw:
         if name not in known_sections:
             raise ConfigError(f"[{name}]: unknown section")
     sections = {}
-    for name in known_sections - ARRAY_SECTIONS:
+    for name in known_sections - array_sections:
         value = raw.get(name, {})
         if not isinstance(value, dict):
             raise ConfigError(f"[{name}]: expected a table")
         sections[name] = _section(value, name, name)
     arrays = {}
-    for name in ARRAY_SECTIONS:
+    for name in array_sections:
         items = raw.get(name, [])
         if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
             raise ConfigError(f"[[{name}]]: expected an array of tables")
@@ -184,10 +190,15 @@ def from_dict(raw: dict[str, Any], path: str | None = None) -> HallConfig:
         hall=sections["hall"],
         services=arrays["services"],
         windows=arrays["windows"],
-        kiosks=arrays["kiosks"],
         sections=sections,
+        arrays=arrays,
     )
     validate(cfg)
+    from .face import declared, resolve
+
+    for face in declared():
+        if face.check_config is not None:
+            resolve(face.check_config)(cfg)
     return cfg
 
 
@@ -243,23 +254,6 @@ def validate(cfg: HallConfig) -> None:
         raise ConfigError("hours.close: must be after hours.open")
     hours["holidays"] = [_parse_date(d, "hours.holidays").isoformat() for d in hours["holidays"]]
     hours["workdays"] = [_parse_date(d, "hours.workdays").isoformat() for d in hours["workdays"]]
-    kiosk_ids: set[str] = set()
-    for i, kiosk in enumerate(cfg.kiosks):
-        kid = kiosk["id"]
-        if not isinstance(kid, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", kid):
-            raise ConfigError(f"kiosks[{i}].id: {kid!r} must be letters/digits")
-        if kid in kiosk_ids:
-            raise ConfigError(f"kiosks[{i}].id: duplicate kiosk id {kid!r}")
-        kiosk_ids.add(kid)
-        for key in kiosk["printer"]:
-            if key not in S.BY_SECTION["printer"]:
-                raise ConfigError(f"kiosks[{i}].printer.{key}: unknown setting")
-    if cfg.printer["driver"] not in ("dummy", "network", "usb", "serial", "file"):
-        raise ConfigError(f"printer.driver: unknown driver {cfg.printer['driver']!r}")
-    if cfg.printer["paper_width_mm"] not in (58, 80):
-        raise ConfigError("printer.paper_width_mm: must be 58 or 80")
-    if cfg.printer["mode"] not in ("image", "text"):
-        raise ConfigError("printer.mode: must be image or text")
     for key in ("requeue_limit", "estimate_sample"):
         if cfg.queue[key] < 0:
             raise ConfigError(f"queue.{key}: must not be negative")

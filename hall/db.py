@@ -15,8 +15,11 @@ import threading
 from collections.abc import Iterator
 
 import sqlite_utils
+from sqlite_utils.migrations import Migrations
 
-from .schema import migrations
+from .schema import CORE_MIGRATIONS
+
+MIGRATION_SET = "hall"
 
 BUSY_TIMEOUT_MS = 30_000
 
@@ -36,14 +39,19 @@ def connect(path: str) -> sqlite_utils.Database:
     return sqlite_utils.Database(conn, execute_plugins=False)
 
 
-def migrate(db: sqlite_utils.Database) -> None:
+def migrate(db: sqlite_utils.Database, face_migrations=()) -> None:
+    """The core's migrations, then the faces' (hall/face.py), as one sqlite-utils
+    migration set: a migration is known by its function name, whichever module holds it."""
+    migrations = Migrations(MIGRATION_SET)
+    for fn in (*CORE_MIGRATIONS, *face_migrations):
+        migrations()(fn)
     migrations.apply(db)
 
 
 class Store:
     """Hands each thread its own connection to one database file."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, face_migrations=()):
         self.path = path
         self._local = threading.local()
         # (owner thread, its connection), so close() knows whose connection it is
@@ -52,7 +60,7 @@ class Store:
         self._write_lock = threading.Lock()
         with self._lock:
             db = connect(path)
-            migrate(db)
+            migrate(db, face_migrations)
             db.close()
 
     def db(self) -> sqlite_utils.Database:

@@ -15,10 +15,7 @@ from . import events as ev
 from .clock import to_iso
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .queries import Reader
-
-STAFF_ROLES = ("clerk", "supervisor", "admin")
-MANAGER_ROLES = ("supervisor", "admin")
-BAD_SCORES = (1, 2)
+from .vocabulary import BAD_SCORES, MANAGER_ROLES
 
 
 @dataclass(frozen=True)
@@ -45,8 +42,9 @@ class Engine:
         self.read = Reader(cfg, clock, hours)
 
     # --- plumbing -------------------------------------------------------------------
-    def _write(self, fn):
-        """Run fn(db, out_events) in one transaction; publish its events after COMMIT."""
+    def write(self, fn):
+        """Run fn(db, out_events) in one transaction; publish its events after COMMIT.
+        The one write path: faces that change their own tables use it too."""
         out: list[ev.Event] = []
         with self.store.write() as db:
             result = fn(db, out)
@@ -221,7 +219,7 @@ class Engine:
                 within(db, t)
             return t
 
-        return self._write(run)
+        return self.write(run)
 
     # --- calls ----------------------------------------------------------------------
     def call_next(self, window: int, actor: Actor | None) -> dict | None:
@@ -236,17 +234,7 @@ class Engine:
                 raise Conflict(
                     f"请先处理当前号{current['number']} (window still has {current['number']})"
                 )
-            rows = list(
-                db.query(
-                    "SELECT t.* FROM tickets t LEFT JOIN window_services ws "
-                    "ON ws.window = :w AND ws.service = t.service "
-                    "WHERE t.status = 'waiting' AND t.day = :day AND (t.target_window = :w OR "
-                    "(t.target_window IS NULL AND ws.tier IS NOT NULL)) "
-                    "ORDER BY CASE WHEN t.target_window = :w THEN 0 WHEN t.priority = 1 THEN 1 "
-                    "WHEN ws.tier = 1 THEN 2 ELSE 3 END, t.lane, t.queued_at, t.id LIMIT 1",
-                    {"w": window, "day": self.hours.day_key(now)},
-                )
-            )
+            rows = self.read.next_for_window(db, window, 1)
             if not rows:
                 return None
             t = rows[0]
@@ -266,7 +254,7 @@ class Engine:
             )
             return t
 
-        return self._write(run)
+        return self.write(run)
 
     def recall(self, ticket_id: int, actor: Actor | None) -> dict:
         def run(db, out):
@@ -281,7 +269,7 @@ class Engine:
             )
             return self.read.ticket(db, t["id"])
 
-        return self._write(run)
+        return self.write(run)
 
     def start(self, ticket_id: int, actor: Actor | None) -> dict:
         """The citizen arrived: called -> serving (开始办理)."""
@@ -297,7 +285,7 @@ class Engine:
             out.append(self._ticket_event(ev.TicketServing, db, t, now, eid, t["window"], actor))
             return self.read.ticket(db, t["id"])
 
-        return self._write(run)
+        return self.write(run)
 
     def no_show(self, ticket_id: int, actor: Actor | None) -> dict:
         def run(db, out):
@@ -311,7 +299,7 @@ class Engine:
             out.append(self._ticket_event(ev.TicketNoShow, db, t, now, eid, t["window"], actor))
             return self.read.ticket(db, t["id"])
 
-        return self._write(run)
+        return self.write(run)
 
     def requeue(self, ticket_id: int, actor: Actor | None) -> dict:
         def run(db, out):
@@ -336,7 +324,7 @@ class Engine:
             out.append(self._ticket_event(ev.TicketRequeued, db, t, now, eid, actor=actor))
             return self.read.ticket(db, t["id"])
 
-        return self._write(run)
+        return self.write(run)
 
     def finish(self, ticket_id: int, actor: Actor | None) -> dict:
         def run(db, out):
@@ -350,7 +338,7 @@ class Engine:
             out.append(self._ticket_event(ev.TicketFinished, db, t, now, eid, t["window"], actor))
             return self.read.ticket(db, t["id"])
 
-        return self._write(run)
+        return self.write(run)
 
     def transfer(
         self,
@@ -416,7 +404,7 @@ class Engine:
             )
             return t2
 
-        return self._write(run)
+        return self.write(run)
 
     def cancel(self, ticket_id: int, actor: Actor | None, reason: str = "") -> dict:
         def run(db, out):
@@ -436,7 +424,7 @@ class Engine:
             out.append(self._ticket_event(ev.TicketCancelled, db, t, now, eid, t["window"], actor))
             return self.read.ticket(db, t["id"])
 
-        return self._write(run)
+        return self.write(run)
 
     # --- windows --------------------------------------------------------------------
     def _set_window(self, db, out, w, now, state, clerk, reason, actor, action):
@@ -487,7 +475,7 @@ class Engine:
                 return w
             return self._set_window(db, out, w, now, "open", actor.username, None, actor, "open")
 
-        return self._write(run)
+        return self.write(run)
 
     def pause_window(self, number: int, actor: Actor | None, reason: str = "") -> dict:
         def run(db, out):
@@ -500,7 +488,7 @@ class Engine:
                 db, out, w, now, "paused", w["clerk"], reason or "暂停服务", actor, "pause"
             )
 
-        return self._write(run)
+        return self.write(run)
 
     def close_window(self, number: int, actor: Actor | None, force: bool = False) -> dict:
         """Sign out. A supervisor may force it; the ticket in hand goes back to the queue."""
@@ -538,7 +526,7 @@ class Engine:
                 db, out, w, now, "closed", None, None, actor, "force_close" if force else "close"
             )
 
-        return self._write(run)
+        return self.write(run)
 
     # --- ratings --------------------------------------------------------------------
     def rate(
@@ -619,7 +607,7 @@ class Engine:
             )
             return {**row, "id": rating_id, "reasons": reasons}
 
-        return self._write(run)
+        return self.write(run)
 
 
 def _new_token() -> str:

@@ -7,20 +7,18 @@ import json
 from . import estimate
 from .clock import from_iso
 
-TICKET_STATUSES = ("waiting", "called", "serving", "done", "no_show", "cancelled")
-STATUS_CN = {
-    "waiting": "等候中",
-    "called": "已叫号",
-    "serving": "办理中",
-    "done": "已办结",
-    "no_show": "过号",
-    "cancelled": "已取消",
-}
-ACTIVE_AT_WINDOW = ("called", "serving")
-
-# Order inside one queue: priority lane first, then transferred-to-head, booked, walk-in,
-# then the longest waiting.
-QUEUE_ORDER = "t.priority DESC, t.lane ASC, t.queued_at ASC, t.id ASC"
+# The call-next order of a window, in one place (README "Queue rules"): tickets
+# transferred to this window, then priority (绿色通道) tickets of its services, then its
+# primary services, then its secondary ones; inside each, the lane (0 transferred to the
+# service's head, 1 checked-in appointment, 2 walk-in), then the longest waiting.
+NEXT_FOR_WINDOW = (
+    "SELECT t.*, ws.tier AS tier FROM tickets t LEFT JOIN window_services ws "
+    "ON ws.window = :w AND ws.service = t.service "
+    "WHERE t.status = 'waiting' AND t.day = :day AND (t.target_window = :w OR "
+    "(t.target_window IS NULL AND ws.tier IS NOT NULL)) "
+    "ORDER BY CASE WHEN t.target_window = :w THEN 0 WHEN t.priority = 1 THEN 1 "
+    "WHEN ws.tier = 1 THEN 2 ELSE 3 END, t.lane, t.queued_at, t.id LIMIT :limit"
+)
 
 
 class Reader:
@@ -57,6 +55,12 @@ class Reader:
         ):
             out["services" if r["tier"] == 1 else "secondary"].append(r["service"])
         return out
+
+    def next_for_window(self, db, window: int, limit: int, day: str | None = None) -> list[dict]:
+        """The waiting tickets window `window` would call next, in call-next order."""
+        return list(
+            db.query(NEXT_FOR_WINDOW, {"w": window, "day": day or self.today(), "limit": limit})
+        )
 
     def current_ticket(self, db, window: int) -> dict | None:
         rows = list(

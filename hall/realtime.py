@@ -1,8 +1,16 @@
-"""Socket.IO: domain events pushed to screens and clients.
+"""Socket.IO: the one path from domain events to clients.
 
-One Namespace per client kind. Every (re)connect gets a `snapshot` first, so a screen
-that lost the network or rebooted renders the right state at once; `called` payloads
-carry the ticket_events id, so a client can tell a new call from one it has seen.
+Every message a client gets is built here, by the Broadcaster, from the domain events
+the bus delivers after each COMMIT, in the order they were committed. Faces take part
+in two declared ways (hall/face.py):
+
+- a face's namespace (a FaceNamespace) names the core *topics* it receives and under
+  which event name: e.g. the hall display takes "called.public" as `called`;
+- a face's *route* turns an event into Messages of its own (the rating pad's `state`).
+
+A message is a happening (a call: sent once, in order) or, when it has a `key`, a state
+(waiting counts, a window, a followed ticket): sent once per batch after the batch's
+happenings, so a push that falls behind catches up by sending the latest state once.
 Payloads never carry a ticket token.
 """
 
@@ -11,29 +19,63 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
-from flask import current_app, g, has_request_context, request
-from flask_socketio import Namespace, SocketIO, emit, join_room
+from flask import g, has_request_context, request
+from flask_socketio import Namespace, SocketIO
 
 from . import events as ev
+from .compat import socketio as sio_compat
+from .snapshots import public_call, public_window_event
 
 log = logging.getLogger(__name__)
 
 socketio = SocketIO()
 
-DISPLAY, COUNTER, TICKET, SUPERVISOR, KIOSK = (
-    "/display",
-    "/counter",
-    "/ticket",
-    "/supervisor",
-    "/kiosk",
-)
-
+#: Core topics: what the Broadcaster builds from domain events. A FaceNamespace maps
+#: the ones it wants to the event names its clients listen for.
+TOPICS = {
+    "called": "a call (叫号/重呼), with the announcement audio URL",
+    "called.public": "the same call for public screens (no actor)",
+    "queue": "waiting counts {service code: n} (state; only when they change)",
+    "window": "a window's state change, with its clerk (staff)",
+    "window.public": "a window as public screens show it (state, once per batch)",
+    "ticket.window": "every event of a ticket at a window, to the room w<window>",
+    "ticket.follow": "the ticket itself, to the room t<id> of phones following it (state)",
+    "printer": "a printer's status changed",
+    "event": "every domain event as {type, ...}",
+}
 
 PUSH_BACKLOG = 500
 PUSH_WAIT = 2.0
 PUSH_BATCH = 200
+
+
+class FaceNamespace(Namespace):
+    """A face's Socket.IO namespace. `path` is its URL path ("/display"); `topics` maps
+    the event names its clients receive to core topics ({"called": "called.public"})."""
+
+    path: ClassVar[str] = ""
+    topics: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, namespace: str | None = None):
+        super().__init__(namespace or self.path)
+
+
+@dataclass
+class Message:
+    """One Socket.IO message of a face's route. `data` is the payload, or a callable
+    that builds it when the message is sent (None: nothing is sent). A message with a
+    `key` is a state: of several with the same key in a batch only the last is sent,
+    after the batch's happenings."""
+
+    namespace: str
+    event: str
+    data: Any
+    to: str | None = None
+    key: Hashable | None = None
 
 
 @dataclass
@@ -43,193 +85,9 @@ class _Unslotted:
     event: ev.Event
 
 
-def _hall():
-    return current_app.extensions["hall"]
-
-
-def snapshot(hall) -> dict:
-    db = hall.store.db()
-    read = hall.engine.read
-    return {
-        "hall": hall.cfg.hall["name"],
-        "calls": [hall.with_audio(c) for c in read.recent_calls(db, 10)],
-        "queue": read.waiting_counts(db),
-        "windows": [read.window_json(db, w) for w in read.windows(db)],
-        "at": read.local_iso(hall.now_iso()),
-    }
-
-
-# --- public screens (/display) -------------------------------------------------------
-# Hall and window displays are public: their data names no person (no clerk, no actor)
-# and carries no token. /counter and /supervisor keep the full shapes above.
-PUBLIC_WINDOW_DROP = ("clerk",)
-MAX_FILTER_SERVICES = 50
-
-
-def public_window(window: dict) -> dict:
-    """A window_json without the clerk signed in there (a person's name)."""
-    return {k: v for k, v in window.items() if k not in PUBLIC_WINDOW_DROP}
-
-
-def public_call(call: dict) -> dict:
-    """A `called` payload as the displays get it (never an actor)."""
-    return {k: v for k, v in call.items() if k != "actor"}
-
-
-def services_filter(data) -> list[str] | None:
-    """`{"services": ["BDC", "SB"]}` from a display's auth or snapshot request, checked;
-    None (all services) for anything missing or malformed."""
-    if not isinstance(data, dict):
-        return None
-    codes = data.get("services")
-    if not isinstance(codes, list) or not codes or len(codes) > MAX_FILTER_SERVICES:
-        return None
-    if not all(isinstance(c, str) and 0 < len(c) <= 16 for c in codes):
-        return None
-    return codes
-
-
-def public_snapshot(hall, services: list[str] | None = None, limit: int = 10) -> dict:
-    """What a hall or window display needs to draw itself from nothing.
-
-    The keys of `snapshot()` (hall, calls, queue, windows, at) with public windows, plus
-    services (code, name, department, prefix), notice, day and last_event_id (the
-    highest ticket_events id: a display that remembers a higher one is looking at a
-    reset database). `services` limits `calls` to those services (zone displays).
-    """
-    db = hall.store.db()
-    read = hall.engine.read
-    calls = read.recent_calls(db, limit, services=services)
-    last = db.execute("SELECT MAX(id) FROM ticket_events").fetchone()[0] or 0
-    return {
-        "hall": hall.cfg.hall["name"],
-        "notice": hall.cfg.hall["notice"],
-        "day": read.today(),
-        "calls": [public_call(hall.with_audio(c)) for c in calls],
-        "queue": read.waiting_counts(db),
-        "windows": [public_window(read.window_json(db, w)) for w in read.windows(db)],
-        "services": [
-            {
-                "code": s["code"],
-                "name": s["name"],
-                "department": s["department"],
-                "prefix": s["prefix"],
-            }
-            for s in read.services(db)
-        ],
-        "last_event_id": last,
-        "at": read.local_iso(hall.now_iso()),
-    }
-
-
-def public_window_event(hall, number: int, at: str | None = None) -> dict | None:
-    """The `window` event for displays: the public window_json of one window, plus `at`."""
-    db = hall.store.db()
-    read = hall.engine.read
-    w = read.window(db, number)
-    if w is None:
-        return None
-    return {"at": at or read.local_iso(hall.now_iso()), **public_window(read.window_json(db, w))}
-
-
-class DisplayNamespace(Namespace):
-    """Hall displays and window displays: public, no login. A display may pass
-    `auth={"services": [...]}` (or the same in a `snapshot` request) to get only those
-    services' calls in its snapshot."""
-
-    def on_connect(self, auth=None):
-        emit("snapshot", public_snapshot(_hall(), services_filter(auth)))
-
-    def on_snapshot(self, data=None):
-        return public_snapshot(_hall(), services_filter(data))
-
-
-class KioskNamespace(Namespace):
-    def on_connect(self, auth=None):
-        db = _hall().store.db()
-        emit("queue", _hall().engine.read.waiting_counts(db))
-
-
-class CounterNamespace(Namespace):
-    """Clerks' screens: staff only; each joins its window's room when it says which."""
-
-    def on_connect(self, auth=None):
-        if _hall().auth.actor() is None:
-            return False  # refuse: not logged in
-        emit("snapshot", snapshot(_hall()))
-
-    def on_join(self, data):
-        number = (data or {}).get("window") if isinstance(data, dict) else None
-        if isinstance(number, int):
-            join_room(f"w{number}")
-            return {"ok": True}
-        return {"ok": False}
-
-    def on_snapshot(self, data=None):
-        return snapshot(_hall())
-
-
-class SupervisorNamespace(Namespace):
-    def on_connect(self, auth=None):
-        actor = _hall().auth.actor()
-        if actor is None or not actor.is_manager:
-            return False
-        emit("snapshot", snapshot(_hall()))
-
-
-class TicketNamespace(Namespace):
-    """A citizen's phone follows its own ticket: it proves ownership with the token."""
-
-    def on_follow(self, data):
-        token = (data or {}).get("token") if isinstance(data, dict) else None
-        if not isinstance(token, str) or len(token) > 64:
-            return {"ok": False}
-        hall = _hall()
-        db = hall.store.db()
-        t = hall.engine.read.ticket_by_token(db, token)
-        if t is None:
-            return {"ok": False}
-        join_room(f"t{t['id']}")
-        return {"ok": True, "ticket": hall.engine.read.ticket_json(db, t)}
-
-
-def start_message_queue(app) -> None:
-    """Subscribe to the message queue now, not at the first client's connect.
-
-    python-socketio starts its Redis listener when the first client connects, and the
-    subscription then takes a moment: a message another process published in that moment
-    never reached this process's first screens. `serve` calls this in the worker process,
-    before it accepts connections (threads do not survive gunicorn's fork)."""
-    if not app.extensions["hall"].cfg.server["message_queue"]:
-        return
-    server = socketio.server
-    if server is not None and not server.manager_initialized:
-        server.manager_initialized = True
-        server.manager.initialize()
-
-
 def add_namespace(handler: Namespace) -> None:
-    """Register a namespace once per process, before socketio.init_app.
-
-    Flask-SocketIO builds a new server at every init_app (one per app) and re-registers
-    only the handlers kept in its list; on_namespace() after the first init_app would
-    reach the old server alone. Faces call this from their init_app.
-    """
-    if any(h.namespace == handler.namespace for h in socketio.namespace_handlers):
-        return
-    handler._set_socketio(socketio)
-    socketio.namespace_handlers.append(handler)
-
-
-def register_namespaces() -> None:
-    for handler in (
-        DisplayNamespace(DISPLAY),
-        CounterNamespace(COUNTER),
-        SupervisorNamespace(SUPERVISOR),
-        TicketNamespace(TICKET),
-        KioskNamespace(KIOSK),
-    ):
-        add_namespace(handler)
+    """Register a namespace once per process, before socketio.init_app."""
+    sio_compat.add_namespace(socketio, handler)
 
 
 class Broadcaster:
@@ -237,10 +95,10 @@ class Broadcaster:
 
     In a served hall (not under test) one push thread sends every message: a request
     only hands its events over and answers at once, and a message to a hundred
-    screens is written by one thread in one go (hall/fanout.py) instead of waking a
-    hundred. The thread sends in the order the events were handed over. Under test
-    (app.testing) messages are sent before the response, so that a test client sees
-    them as soon as its request returns.
+    screens is written by one thread in one go (hall/compat/fanout.py) instead of
+    waking a hundred. The thread sends in the order the events were handed over. Under
+    test (app.testing) messages are sent before the response, so that a test client
+    sees them as soon as its request returns.
     """
 
     def __init__(self, hall, app=None):
@@ -258,9 +116,25 @@ class Broadcaster:
         self._slots = threading.BoundedSemaphore(PUSH_BACKLOG)
         self._thread: threading.Thread | None = None
         self._thread_lock = threading.Lock()
+        self._subscribers: dict[str, list[tuple[str, str]]] = {t: [] for t in TOPICS}
+        self._routes: list[Callable[[ev.Event], Iterable[Message]]] = []
         if app is not None:
             app.after_request(self._after_request)
             app.teardown_request(self._teardown_request)
+
+    # --- what the faces declared ----------------------------------------------------
+    def add_namespace(self, ns_cls: type[FaceNamespace]) -> None:
+        for name, topic in ns_cls.topics.items():
+            if topic not in TOPICS:
+                raise ValueError(f"{ns_cls.__name__}: unknown topic {topic!r}")
+            self._subscribers[topic].append((ns_cls.path, name))
+
+    def add_route(self, route: Callable[[ev.Event], Iterable[Message]]) -> None:
+        self._routes.append(route)
+
+    def pending(self) -> int:
+        """Events handed over and not yet pushed (approximate)."""
+        return self._queue.qsize()
 
     # Inside an HTTP request the messages go out when the view is done (after_request):
     # the request's own work, e.g. the new ticket's wait estimate, is then not slowed
@@ -322,75 +196,101 @@ class Broadcaster:
     def _teardown_request(self, exc=None) -> None:
         self._flush()  # a request that ended in an error before after_request
 
+    # --- building and sending -------------------------------------------------------
     def send(self, event: ev.Event) -> None:
         self.send_batch([event])
 
     def send_batch(self, events: list) -> None:
-        """Push events in order. What is a state rather than a happening (the waiting
-        counts, a window's public state, a followed ticket) is sent once per batch, after
-        the batch's calls: when the push thread falls behind it catches up by sending the
-        latest state once instead of every state in between."""
-        hall = self.hall
-        windows_touched: dict[int, str | None] = {}
-        tickets_touched: dict[int, None] = {}
+        """Push events in order: each event's happenings as it comes, then every state
+        the batch touched, once."""
+        windows: dict[int, str | None] = {}
+        tickets: dict[int, None] = {}
+        states: dict[Hashable, Message] = {}
         for event in events:
-            payload = event.payload()
-            if isinstance(event, ev.TicketCalled):
-                called = hall.with_audio(
-                    {
-                        "id": event.event_id,
-                        "ticket_id": event.ticket_id,
-                        "number": event.number,
-                        "window": event.window,
-                        "window_name": event.window_name,
-                        "service": event.service,
-                        "service_name": event.service_name,
-                        "recall": event.recall,
-                        "at": event.at,
-                    }
-                )
-                for ns in (DISPLAY, COUNTER, SUPERVISOR):
-                    socketio.emit("called", called, namespace=ns)
-                self._prerender(event.number, event.window)
-            if isinstance(event, ev.WindowChanged):
-                for ns in (COUNTER, SUPERVISOR):
-                    socketio.emit("window", payload, namespace=ns)
-                # Public displays: no clerk, no actor; the window's current ticket included.
-                windows_touched[event.number] = event.at
-            elif (
-                isinstance(event, ev.TicketEvent)
-                and event.window
-                and not isinstance(event, ev.TicketCalled)
-            ):
-                # A ticket changed at a window (serving, finished, no-show...): the small
-                # screen above it follows. (A call needs no extra message: `called` says it.)
-                windows_touched[event.window] = event.at
-            if isinstance(event, ev.PrinterStatusChanged):
-                socketio.emit("printer", payload, namespace=SUPERVISOR)
-            if isinstance(event, ev.TicketEvent):
-                tickets_touched[event.ticket_id] = None
-                if event.window:
-                    socketio.emit("ticket", payload, to=f"w{event.window}", namespace=COUNTER)
-            socketio.emit("event", {"type": event.NAME, **payload}, namespace=SUPERVISOR)
-
-        for number, at in windows_touched.items():
+            self._core_messages(event, windows, tickets)
+            for route in self._routes:
+                try:
+                    messages = list(route(event) or ())
+                except Exception:
+                    log.exception("a face route failed on %s", type(event).__name__)
+                    continue
+                for m in messages:
+                    if m.key is None:
+                        self._send(m)
+                    else:
+                        states.pop(m.key, None)
+                        states[m.key] = m
+        for number, at in windows.items():
             self._public_window(number, at)
-        if tickets_touched:
-            db = hall.store.db()
-            counts = hall.engine.read.waiting_counts(db)
-            if self._counts_changed(counts):
-                for ns in (DISPLAY, COUNTER, SUPERVISOR, KIOSK, TICKET):
-                    socketio.emit("queue", counts, namespace=ns)
-            for ticket_id in tickets_touched:
-                if self._listened(TICKET, f"t{ticket_id}"):
-                    t = hall.engine.read.ticket(db, ticket_id)
-                    if t is not None:
-                        socketio.emit(
-                            "ticket",
-                            hall.engine.read.ticket_json(db, t),
-                            to=f"t{t['id']}",
-                            namespace=TICKET,
-                        )
+        if tickets:
+            self._ticket_states(tickets)
+        for m in states.values():
+            self._send(m)
+
+    def _core_messages(self, event, windows: dict, tickets: dict) -> None:
+        hall = self.hall
+        payload = event.payload()
+        if isinstance(event, ev.TicketCalled):
+            called = hall.with_audio(
+                {
+                    "id": event.event_id,
+                    "ticket_id": event.ticket_id,
+                    "number": event.number,
+                    "window": event.window,
+                    "window_name": event.window_name,
+                    "service": event.service,
+                    "service_name": event.service_name,
+                    "recall": event.recall,
+                    "at": event.at,
+                }
+            )
+            self.emit("called", called)
+            self.emit("called.public", public_call(called))
+            self._prerender(event.number, event.window)
+        if isinstance(event, ev.WindowChanged):
+            self.emit("window", payload)
+            windows[event.number] = event.at
+        elif isinstance(event, ev.TicketEvent) and event.window:
+            # A ticket changed at a window (serving, finished, no-show...): the small
+            # screen above it follows. (A call needs no extra message: `called` says it.)
+            if not isinstance(event, ev.TicketCalled):
+                windows[event.window] = event.at
+        if isinstance(event, ev.PrinterStatusChanged):
+            self.emit("printer", payload)
+        if isinstance(event, ev.TicketEvent):
+            tickets[event.ticket_id] = None
+            if event.window:
+                self.emit("ticket.window", payload, to=f"w{event.window}")
+        self.emit("event", {"type": event.NAME, **payload})
+
+    def emit(self, topic: str, data, to: str | None = None) -> None:
+        for namespace, name in self._subscribers[topic]:
+            socketio.emit(name, data, namespace=namespace, to=to)
+
+    def _send(self, m: Message) -> None:
+        try:
+            data = m.data() if callable(m.data) else m.data
+        except Exception:
+            log.exception("building the %s message for %s failed", m.event, m.namespace)
+            return
+        if data is not None:
+            socketio.emit(m.event, data, namespace=m.namespace, to=m.to)
+
+    def _ticket_states(self, tickets: dict) -> None:
+        hall = self.hall
+        db = hall.store.db()
+        read = hall.engine.read
+        counts = read.waiting_counts(db)
+        if self._counts_changed(counts):
+            self.emit("queue", counts)
+        for ticket_id in tickets:
+            if not any(
+                self._listened(ns, f"t{ticket_id}") for ns, _ in self._subscribers["ticket.follow"]
+            ):
+                continue
+            t = read.ticket(db, ticket_id)
+            if t is not None:
+                self.emit("ticket.follow", read.ticket_json(db, t), to=f"t{t['id']}")
 
     # Each message costs every connected screen a WebSocket frame, and with 100 hall
     # displays that (not the database) is what limits one process (docs/bench.md). So a
@@ -409,10 +309,7 @@ class Broadcaster:
     def _listened(self, namespace: str, room: str) -> bool:
         if self.hall.cfg.server["message_queue"]:
             return True
-        try:
-            return bool(socketio.server.manager.rooms.get(namespace, {}).get(room))
-        except AttributeError:  # no server (yet): nobody listens
-            return False
+        return sio_compat.room_has_members(socketio, namespace, room)
 
     def _public_window(self, number: int, at: str | None) -> None:
         try:
@@ -421,7 +318,7 @@ class Broadcaster:
             log.exception("building the public window event failed")
             return
         if data is not None:
-            socketio.emit("window", data, namespace=DISPLAY)
+            self.emit("window.public", data)
 
     def _prerender(self, number, window) -> None:
         """Render the announcement WAV now, off the request, so the display's fetch is instant."""
@@ -438,3 +335,10 @@ class Broadcaster:
                 self._warm.release()
 
         threading.Thread(target=work, daemon=True).start()
+
+
+def start_message_queue(app) -> None:
+    """Subscribe to the message queue in the serving process before it accepts
+    connections (see hall.compat.socketio.start_message_queue)."""
+    if app.extensions["hall"].cfg.server["message_queue"]:
+        sio_compat.start_message_queue(socketio)

@@ -1,17 +1,14 @@
 """The database schema, as sqlite-utils migrations.
 
-Append new migrations at the end; never edit one that has shipped. Times are UTC ISO
+Append new migrations at the end; never edit one that has shipped. A face declares its
+own migrations (Face.migrations); they run after these, in the same migration set
+("hall"), by function name: never rename one. Times are UTC ISO
 text (see clock.to_iso); a "day" is the hall-local date YYYY-MM-DD.
 """
 
 from __future__ import annotations
 
-from sqlite_utils.migrations import Migrations
 
-migrations = Migrations("hall")
-
-
-@migrations()
 def m001_core(db):
     db["services"].create(
         {
@@ -184,55 +181,5 @@ def m001_core(db):
     db["audit_log"].create_index(["at"])
 
 
-@migrations()
-def m007_appointments(db):
-    """预约办: bookings of a service slot; checked in at the kiosk for a lane-1 ticket."""
-    db["appointments"].create(
-        {
-            "id": int,
-            "code": str,  # 8 characters, unambiguous alphabet; the booking's only secret
-            "service": str,
-            "date": str,  # hall-local YYYY-MM-DD
-            "slot": str,  # HH:MM, hall-local slot start
-            "name": str,
-            "phone": str,
-            "status": str,  # booked | checked_in | cancelled | missed
-            "late": int,  # checked in after the on-time window (ordinary ticket)
-            "ticket_id": int,
-            "kiosk": str,
-            "created_at": str,
-            "cancelled_at": str,
-            "checked_in_at": str,
-            "missed_at": str,
-        },
-        pk="id",
-        not_null={"code", "service", "date", "slot", "name", "phone", "status", "created_at"},
-        defaults={"status": "booked", "late": 0},
-        foreign_keys=[("service", "services", "code"), ("ticket_id", "tickets", "id")],
-    )
-    db["appointments"].create_index(["code"], unique=True)
-    db["appointments"].create_index(["date", "service", "slot"])
-    db["appointments"].create_index(["phone", "date"])
-    db["appointments"].create_index(["status", "date"])
-
-
-@migrations()
-def m020_supervisor_rating_followups(db):
-    # 好差评 follow-up steps (回访, 整改, 申诉), one row per step; ratings.status holds the state.
-    db["rating_followups"].create(
-        {
-            "id": int,
-            "rating_id": int,
-            "action": str,  # callback | rectified | appeal
-            "from_status": str,
-            "to_status": str,
-            "note": str,
-            "actor": str,
-            "at": str,
-        },
-        pk="id",
-        not_null={"rating_id", "action", "at"},
-        foreign_keys=[("rating_id", "ratings", "id")],
-    )
-    db["rating_followups"].create_index(["rating_id"])
-    db["audit_log"].create_index(["actor"], if_not_exists=True)
+#: The core's migrations, in order (hall.db.migrate adds the faces' after them).
+CORE_MIGRATIONS = (m001_core,)

@@ -90,43 +90,6 @@ SETTINGS: list[Setting] = [
         20,
         "Recent finished tickets used for the handling-time estimate.",
     ),
-    # [printer]
-    _s("printer", "driver", "dummy", "dummy | network | usb | serial | file."),
-    _s("printer", "host", "", "network: printer address."),
-    _s("printer", "port", 9100, "network: raw TCP port."),
-    _s("printer", "timeout", 3.0, "Seconds before a printer that does not answer is a fault."),
-    _s("printer", "vendor_id", 0, "usb: vendor id (e.g. 0x0416)."),
-    _s("printer", "product_id", 0, "usb: product id."),
-    _s("printer", "device", "", "serial: device, e.g. /dev/ttyUSB0."),
-    _s("printer", "baudrate", 9600, "serial: baud rate."),
-    _s("printer", "path", "", "file: device path, e.g. /dev/usb/lp0."),
-    _s("printer", "paper_width_mm", 80, "58 (384 dots) or 80 (576 dots)."),
-    _s("printer", "mode", "image", "image (any ESC/POS printer) | text (Chinese firmware)."),
-    _s(
-        "printer",
-        "font",
-        "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc",
-        "CJK font for image mode.",
-    ),
-    _s("printer", "footer", "请留意叫号，过号请重新取号", "Closing line on every ticket."),
-    _s(
-        "printer",
-        "check_status",
-        True,
-        "Ask the printer for paper/online status (false for print servers that never answer).",
-    ),
-    _s(
-        "printer",
-        "profile",
-        "",
-        "python-escpos printer profile name (e.g. TM-T88V); empty = default.",
-    ),
-    _s("printer", "in_ep", 0x82, "usb: IN endpoint (status replies)."),
-    _s("printer", "out_ep", 0x01, "usb: OUT endpoint."),
-    # [[kiosks]]
-    _s("kiosks[]", "id", REQUIRED, "Kiosk id used in /kiosk/<id>."),
-    _s("kiosks[]", "name", "", "Kiosk name."),
-    _s("kiosks[]", "printer", {}, "Printer settings for this kiosk (same keys as [printer])."),
     # [security]
     _s(
         "security",
@@ -192,119 +155,6 @@ SETTINGS: list[Setting] = [
     _s("voice", "chime", True, "Play a chime before each announcement."),
     _s("voice", "espeak", "espeak-ng", "espeak-ng executable."),
     _s("voice", "voice", "cmn-latn-pinyin", "espeak-ng voice (cmn-latn-pinyin reads Mandarin)."),
-    # [display]
-    _s("display", "recent_calls", 8, "Recent calls listed on the hall display (6-10)."),
-    _s("display", "highlight_seconds", 6, "How long a new call blinks."),
-    _s("display", "layout", "standard", "Default /display layout: standard | calls | windows."),
-    _s("display", "group_by", "service", "Waiting counts per service or per department."),
-    _s("display", "voice", True, "Displays speak calls (per display: /display?voice=0)."),
-    _s(
-        "display", "replay_seconds", 300, "After a reconnect, announce missed calls up to this old."
-    ),
-    _s(
-        "display",
-        "zones",
-        {},
-        "Named zone displays: zone name = [service codes], /display?zone=<name>.",
-    ),
-    # [counter] (window clients: clerk console, guide desk, rating pad)
-    _s(
-        "counter",
-        "pause_reasons",
-        ["午休", "临时离开", "其他"],
-        "Reasons offered when a clerk pauses a window.",
-    ),
-    _s(
-        "counter",
-        "priority_reasons",
-        ["老年人", "残疾人", "军人", "孕妇", "其他"],
-        "绿色通道 reasons at the guide desk.",
-    ),
-    _s("counter", "next_numbers", 6, "Next waiting numbers shown on the clerk's console."),
-    _s("counter", "pad_addresses", [], "Client addresses allowed to submit pad ratings; [] = any."),
-    # [appointments] (预约办: /book, kiosk check-in at /kiosk/checkin)
-    _s(
-        "appointments",
-        "days_ahead_min",
-        1,
-        "Earliest bookable day, in working days from today (0 = today).",
-    ),
-    _s("appointments", "days_ahead_max", 5, "Latest bookable day, in working days from today."),
-    _s(
-        "appointments",
-        "slot_minutes",
-        30,
-        "Slot length; slots run from opening, the last one ends by closing.",
-    ),
-    _s("appointments", "slot_capacity", 4, "Bookings per service per slot."),
-    _s(
-        "appointments",
-        "checkin_early_minutes",
-        30,
-        "Check-in opens this many minutes before the slot starts.",
-    ),
-    _s(
-        "appointments",
-        "checkin_late_minutes",
-        15,
-        "On-time check-in ends this many minutes after the slot starts.",
-    ),
-    _s(
-        "appointments",
-        "no_show_limit",
-        2,
-        "More missed bookings than this in 30 days and a phone may not book.",
-    ),
-    _s(
-        "appointments",
-        "book_rate_limit_per_hour",
-        10,
-        "Bookings per client address per hour; 0 = off.",
-    ),
-    # [supervisor] (live board, figures, 督查考评 ranking)
-    _s(
-        "supervisor",
-        "service_level_goal",
-        0.85,
-        "Goal for the share of tickets called within target; below it is flagged red.",
-    ),
-    _s(
-        "supervisor",
-        "good_rate_goal",
-        0.95,
-        "Goal for 好评率 in the ranking; below it is flagged red.",
-    ),
-    _s(
-        "supervisor",
-        "default_days",
-        7,
-        "Days shown by the figures pages when no range is given (ending today).",
-    ),
-    # [kiosk] (取号机 pages /kiosk, /kiosk/<id>; the phone page /t/<token>)
-    _s(
-        "kiosk",
-        "return_seconds",
-        12,
-        "Seconds the ticket stays on the kiosk screen before it returns to the start.",
-    ),
-    _s(
-        "kiosk",
-        "fault_return_seconds",
-        60,
-        "The same when the ticket could not be printed (time to photograph it).",
-    ),
-    _s(
-        "kiosk",
-        "idle_seconds",
-        45,
-        "An untouched sub-matter screen returns to the start after this many seconds.",
-    ),
-    _s(
-        "kiosk",
-        "printer_poll_seconds",
-        30.0,
-        "Ask every printer its status this often (paper out between tickets); 0 = never.",
-    ),
 ]
 
 BY_SECTION: dict[str, dict[str, Setting]] = {}
@@ -313,11 +163,29 @@ for _setting in SETTINGS:
 
 
 def register(setting: Setting) -> None:
-    """Faces add their own settings here at import time (once)."""
-    if setting.key in BY_SECTION.get(setting.section, {}):
+    """A face's setting (hall.face.declarations registers them). Registering the same
+    setting again is harmless; a different one under a taken name is an error."""
+    known = BY_SECTION.get(setting.section, {}).get(setting.key)
+    if known == setting:
+        return
+    if known is not None:
         raise ValueError(f"setting {setting.dotted} registered twice")
     SETTINGS.append(setting)
     BY_SECTION.setdefault(setting.section, {})[setting.key] = setting
+
+
+_faces_loaded = False
+
+
+def ensure_faces() -> None:
+    """Register the installed faces' settings (once): the config loader, the settings
+    reference and the README check need them before any app exists."""
+    global _faces_loaded
+    if not _faces_loaded:
+        from .face import declarations
+
+        declarations()
+        _faces_loaded = True
 
 
 def defaults(section: str) -> dict[str, Any]:
@@ -332,6 +200,7 @@ def markdown() -> str:
     """The README's configuration reference, generated from this registry."""
     import json
 
+    ensure_faces()
     lines = []
     section = None
     for s in SETTINGS:

@@ -31,8 +31,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from .clock import from_iso, to_iso
+from .vocabulary import BAD_SCORES
 
-BAD_SCORES = (1, 2)
 GOOD_MIN = 3  # 非常满意, 满意, 基本满意 are good; 不满意, 非常不满意 are 差评
 ALL = ("all", None)
 
@@ -408,14 +408,6 @@ def compute(hall, start: date, end: date) -> dict:
         "by_hour": by_hour,
         "by_day": by_day,
         "by_weekday_hour": by_weekday_hour,
-        "appointments": _appointments(hall, start, end),
+        # Figures the faces add (Face.figures), e.g. "appointments" (预约办).
+        **{key: fn(hall, start, end) for key, fn in hall.faces.figures()},
     }
-
-
-def _appointments(hall, start: date, end: date) -> dict | None:
-    """预约办 figures (booked, checked in, missed, on-time rate), when that face is installed."""
-    try:
-        from appointments import appointment_stats
-    except ModuleNotFoundError:
-        return None
-    return appointment_stats(hall, start, end)

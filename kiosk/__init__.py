@@ -4,26 +4,37 @@
     /t/<token>                     the ticket's progress page on a phone (phone.py)
     /api/printers, /api/tickets/<token>/ticket.png | qr.png,
     /api/tickets/<id>/reprint      the kiosk API (api.py)
+    Socket.IO /kiosk, /ticket      waiting counts; a phone following its ticket
 
-init_app(app) builds one printer.PrintService per kiosk plus "default" ([printer]) into
-HallContext.printers, prints every new ticket from HallContext.after_issue (printing.py)
-and watches the printers' status. See docs/kiosk.md.
+It provides the "printers" interface (one printer.PrintService per kiosk plus "default"
+for [printer]), prints every new ticket from its issue hook (printing.py) and watches
+the printers' status. See docs/kiosk.md.
 """
 
-from __future__ import annotations
+from hall.face import Command, Face, IssueOption
 
-from .api import bp as api_bp
-from .pages import bp
-from .phone import bp as phone_bp
+from .settings import SETTINGS, check_config
 
-__all__ = ["bp", "init_app"]
-
-
-def init_app(app) -> None:
-    from . import printing
-
-    hall = app.extensions["hall"]
-    printing.setup(app, hall)
-    app.register_blueprint(bp)
-    app.register_blueprint(phone_bp)
-    app.register_blueprint(api_bp)
+FACE = Face(
+    name="kiosk",
+    summary="touch kiosks, ticket printers, the phone page",
+    blueprints=("kiosk.pages:bp", "kiosk.phone:bp", "kiosk.api:bp"),
+    namespaces=("kiosk.namespaces:KioskNamespace", "kiosk.namespaces:TicketNamespace"),
+    settings=SETTINGS,
+    check_config=check_config,
+    provides={"printers": "kiosk.printing:make_printers"},
+    issue_options=(
+        IssueOption("print", bool, help="true: print on the [printer] default; false: never"),
+        IssueOption("matter", str, max_len=50, help="a sub-matter of the service, printed"),
+    ),
+    issue_hooks=("kiosk.printing:issue_hook",),
+    setup="kiosk.printing:setup",
+    commands=(
+        Command(
+            "print-test",
+            "print a sample ticket on a configured printer",
+            "printer.cli:configure",
+            "printer.cli:run",
+        ),
+    ),
+)

@@ -10,8 +10,8 @@ from flask import Blueprint, g, jsonify, request, send_file
 
 from hall.app import current_hall
 from hall.auth import require
-from hall.engine import MANAGER_ROLES, STAFF_ROLES
 from hall.errors import Conflict, Invalid, NotFound
+from hall.vocabulary import MANAGER_ROLES, STAFF_ROLES
 
 from . import printing
 
@@ -59,7 +59,7 @@ def printers():
     hall = current_hall()
     if request.args.get("check") in ("1", "true"):
         printing.check_all(hall)
-    return jsonify([printing.status_of(hall, n, s) for n, s in hall.printers.items()])
+    return jsonify(printing.printers_of(hall).statuses())
 
 
 # --- ticket images -------------------------------------------------------------------
@@ -70,7 +70,7 @@ def ticket_png(token: str):
 
     hall = current_hall()
     t = ticket_by_token(token)
-    name = t["kiosk"] if t["kiosk"] in hall.printers else printing.DEFAULT
+    name = t["kiosk"] if t["kiosk"] in printing.printers_of(hall) else printing.DEFAULT
     width, font = printing.width_and_font(hall, name)
     slip = printing.slip_for(hall, t, name)
     return _png(render_ticket(slip, width_dots=width, font_path=font))
@@ -113,7 +113,7 @@ def reprint(ticket_id: int):
     if t["status"] in ("done", "cancelled"):
         word = "办结" if t["status"] == "done" else "取消"
         raise Conflict(f"{t['number']}已{word}，无需补打 (ticket is {t['status']})")
-    printers = hall.printers or {}
+    printers = printing.printers_of(hall)
     if wanted is not None and wanted not in printers:
         raise Invalid(f"没有名为{wanted}的打印机 (unknown printer)")
     name = wanted

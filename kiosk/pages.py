@@ -15,10 +15,11 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Blueprint, abort, g, render_template, request
+from flask import Blueprint, abort, render_template, request
 
+from hall import issuing
 from hall.app import current_hall
-from hall.errors import HallError, TooMany
+from hall.errors import HallError
 from hall.hours import WEEKDAY_CN
 
 from . import printing
@@ -173,19 +174,18 @@ def take(kiosk_id: str | None = None):
     if row is not None and matter and matter not in _matters(row):
         matter = ""
     # /kiosk (no id) prints on the [printer] default; /kiosk/<id> on that kiosk's printer.
-    g.kiosk_issue = {"print": True if kiosk is None else None, "matter": matter or None}
+    options = {"print": True if kiosk is None else None, "matter": matter or None}
     try:
-        if not hall.ticket_limiter.allow(request.remote_addr or "unknown"):
-            raise TooMany("取号过于频繁，请稍后再试 (too many tickets from this address)")
-        t = hall.engine.issue(code, source="kiosk", kiosk=kiosk["id"] if kiosk else None)
+        _, body = issuing.issue(
+            hall,
+            code,
+            address=request.remote_addr or "",
+            kiosk=kiosk["id"] if kiosk else None,
+            options={k: v for k, v in options.items() if v is not None},
+            source="kiosk",
+        )
     except HallError as e:
         return render(kiosk, error=short(e.message), status=e.status)
-    body = hall.engine.read.ticket_json(hall.store.db(), t, with_token=True)
-    for hook in hall.after_issue:
-        try:
-            body.update(hook(t, body, kiosk["id"] if kiosk else None) or {})
-        except Exception:  # the ticket is issued: show it whatever a hook does
-            log.exception("after_issue hook failed for ticket id %s", t["id"])
     body.setdefault("printed", False)
     body["matter"] = matter or body.get("matter")
     fault = body.get("printer") is not None and not body.get("printed")

@@ -12,24 +12,20 @@ import json
 import logging
 import os
 import threading
+import weakref
+from dataclasses import dataclass
 from datetime import datetime
-
-from flask import g, has_request_context, request
 
 from hall.clock import from_iso
 from hall.events import PrinterStatusChanged
+from hall.face import IssueContext
+from hall.interfaces import PRINTERS
+from printer import STATUS_CN as PRINTER_CN
 
 log = logging.getLogger(__name__)
 
 DEFAULT = "default"  # the [printer] section's print service
 MAX_MATTER = 50
-PRINTER_CN = {
-    "ok": "正常",
-    "offline": "离线",
-    "paper_out": "缺纸",
-    "error": "故障",
-    "unknown": "未检测",
-}
 
 
 # --- addresses -----------------------------------------------------------------------
@@ -45,24 +41,52 @@ def printer_config(hall, name: str | None) -> dict:
 
 
 # --- set-up --------------------------------------------------------------------------
-def setup(app, hall) -> None:
-    """hall.printers: "default" ([printer]) and one per [[kiosks]] entry; the print hook;
-    the status monitor (started lazily in the serving process, never under TESTING
-    unless app.config["KIOSK_PRINTER_POLL"] is true)."""
+class HallPrinters(dict):
+    """The "printers" interface (hall.interfaces.Printers): print service name ->
+    printer.PrintService, "default" for [printer] and one per [[kiosks]] entry."""
+
+    def __init__(self, hall):
+        super().__init__()
+        self._hall = weakref.ref(hall)
+
+    def statuses(self) -> list[dict]:
+        hall = self._hall()
+        return [status_of(hall, name, svc) for name, svc in self.items()] if hall else []
+
+    def label(self, name: str) -> str:
+        hall = self._hall()
+        kiosk = hall.cfg.kiosk(name) if hall else None
+        return (kiosk or {}).get("name") or ("默认打印机" if name == DEFAULT else name)
+
+
+def make_printers(app, hall) -> HallPrinters:
     from printer import PrintService
 
     def on_status(snapshot: dict) -> None:
         publish_status(hall, snapshot)
 
+    printers = HallPrinters(hall)
     names = [DEFAULT] + [k["id"] for k in hall.cfg.kiosks if k["id"] != DEFAULT]
     for name in names:
-        hall.printers[name] = PrintService(
+        printers[name] = PrintService(
             name, printer_config(hall, name), hall_tz=hall.cfg.tz, on_status=on_status
         )
-    hall.after_issue.append(make_hook(hall))
+    return printers
 
+
+def printers_of(hall) -> HallPrinters:
+    return hall.faces.interface(PRINTERS)
+
+
+@dataclass
+class KioskState:
+    monitor: PrinterMonitor
+
+
+def setup(app, hall) -> KioskState:
+    """The status monitor (started lazily in the serving process, never under TESTING
+    unless app.config["KIOSK_PRINTER_POLL"] is true)."""
     monitor = PrinterMonitor(hall, float(hall.cfg.sections["kiosk"]["printer_poll_seconds"]))
-    app.extensions["kiosk_printer_monitor"] = monitor
     enabled = app.config.get("KIOSK_PRINTER_POLL")
     if enabled is None:
         enabled = not app.testing
@@ -74,6 +98,8 @@ def setup(app, hall) -> None:
             # Started here, not at create_app: `serve` builds the app before gunicorn
             # forks its worker, and a thread does not survive the fork.
             monitor.ensure_running()
+
+    return KioskState(monitor=monitor)
 
 
 def local_time(hall, text: str | None) -> str | None:
@@ -157,27 +183,6 @@ def width_and_font(hall, printer_name: str | None) -> tuple[int, str | None]:
 
 
 # --- printing after issue ------------------------------------------------------------
-def _issue_options() -> dict:
-    """The kiosk's wishes for this issue: {"print": True/False/None, "matter": str|None}.
-
-    The kiosk pages set g.kiosk_issue; API clients send them in the JSON body
-    (`print`, `matter`)."""
-    if not has_request_context():
-        return {}
-    if "kiosk_issue" in g:
-        return dict(g.kiosk_issue)
-    data = request.get_json(silent=True, force=True) if request.data else None
-    if not isinstance(data, dict):
-        return {}
-    out = {}
-    if isinstance(data.get("print"), bool):
-        out["print"] = data["print"]
-    matter = data.get("matter")
-    if isinstance(matter, str) and 0 < len(matter) <= MAX_MATTER:
-        out["matter"] = matter.strip()
-    return out
-
-
 def valid_matter(hall, service_code: str, matter: str | None) -> str | None:
     """The matter if it is one of the service's configured sub-matters, else None."""
     if not matter:
@@ -197,9 +202,10 @@ def target_printer(hall, kiosk: str | None, wanted: bool | None) -> str | None:
     """
     if wanted is False:
         return None
-    if kiosk and kiosk in hall.printers:
+    printers = printers_of(hall)
+    if kiosk and kiosk in printers:
         return kiosk
-    if wanted and DEFAULT in hall.printers:
+    if wanted and DEFAULT in printers:
         return DEFAULT
     return None
 
@@ -216,23 +222,25 @@ def matter_hint(matter: str | None) -> str:
     return f"办理事项：{matter}" if matter else ""
 
 
-def make_hook(hall):
-    def print_after_issue(ticket: dict, body: dict, kiosk: str | None) -> dict:
-        """HallContext.after_issue: print the new ticket; never raises."""
+def issue_hook(hall):
+    """The kiosk face's issue hook: print the new ticket (IssueContext.options `print`
+    and `matter`); never raises: a printer fault gives printed: false."""
+
+    def print_after_issue(ctx: IssueContext) -> dict:
+        ticket = ctx.ticket
         extra: dict = {"printed": False, "print_error": None, "printer": None}
         # print_status: the printer's status after this attempt (ok, offline, paper_out,
         # error); absent when nothing was printed.
         try:
-            opts = _issue_options()
-            matter = valid_matter(hall, ticket["service"], opts.get("matter"))
+            matter = valid_matter(hall, ticket["service"], ctx.options.get("matter"))
             if matter:
                 extra["matter"] = matter
-            name = target_printer(hall, kiosk, opts.get("print"))
+            name = target_printer(hall, ctx.kiosk, ctx.options.get("print"))
             if name is None:
                 return extra
             extra["printer"] = name
-            slip = slip_for(hall, ticket, name, body, matter_hint(matter))
-            result = hall.printers[name].print(slip)
+            slip = slip_for(hall, ticket, name, ctx.body, matter_hint(matter))
+            result = printers_of(hall)[name].print(slip)
             extra["printed"] = bool(result.printed)
             extra["print_error"] = result.error
             extra["print_status"] = result.status
@@ -257,7 +265,7 @@ def make_hook(hall):
 # --- the status monitor --------------------------------------------------------------
 def check_all(hall, services=None) -> None:
     """Ask every printer its status at once (each check is bounded by its own budget)."""
-    services = list(services if services is not None else hall.printers.values())
+    services = list(services if services is not None else printers_of(hall).values())
     threads = []
     for svc in services:
         if not hasattr(svc, "check"):

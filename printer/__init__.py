@@ -19,20 +19,17 @@ Public API::
 
 from .layout import print_slip
 from .render import DEFAULT_FONT_PATH, render_ticket
-from .service import STATUSES, PrinterFault, PrintResult, PrintService
+from .service import STATUS_CN, STATUSES, PrinterFault, PrintResult, PrintService
 from .slip import QR_CAPTION, TicketSlip
 from .transport import DRIVERS, PRINTER_SETTINGS, make_printer
-
-#: Alias: the settings list under the name the brief also mentions.
-SETTINGS = PRINTER_SETTINGS
 
 __all__ = [
     "DEFAULT_FONT_PATH",
     "DRIVERS",
     "PRINTER_SETTINGS",
     "QR_CAPTION",
-    "SETTINGS",
     "STATUSES",
+    "STATUS_CN",
     "PrintResult",
     "PrintService",
     "PrinterFault",

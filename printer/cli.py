@@ -1,7 +1,6 @@
 """``python -m hall print-test``: a sample ticket on a configured printer.
 
-Loaded by ``hall.cli`` at start-up (it imports ``printer.cli`` if present),
-which registers the command in ``hall.cli.EXTRA_COMMANDS``.
+Declared as a command by the kiosk face (kiosk/__init__.py), which owns the printers.
 
     python -m hall print-test                 # the [printer] section
     python -m hall print-test --kiosk K1      # that kiosk's printer
@@ -68,14 +67,3 @@ def run(args) -> int:
         )
     )
     return 0 if result.printed else 1
-
-
-def _register() -> None:
-    try:
-        from hall.cli import EXTRA_COMMANDS
-    except ImportError:  # used without the hall core
-        return
-    EXTRA_COMMANDS["print-test"] = (configure, run)
-
-
-_register()

@@ -61,6 +61,14 @@ from .transport import (
 log = logging.getLogger(__name__)
 
 STATUSES = ("ok", "offline", "paper_out", "error", "unknown")
+#: The statuses as people read them (kiosk list, supervisor board).
+STATUS_CN = {
+    "ok": "正常",
+    "offline": "离线",
+    "paper_out": "缺纸",
+    "error": "故障",
+    "unknown": "未检测",
+}
 QUERYABLE_DRIVERS = ("network", "usb", "serial")
 _GRACE = 0.5  # seconds the watchdog waits beyond the deadline
 

@@ -1,12 +1,26 @@
 """The supervisor face: live hall board, figures, 督查考评 ranking, 好差评 follow-up,
-exports, audit search and admin pages (see docs/supervisor.md)."""
+exports, audit search and admin pages, and the /supervisor Socket.IO namespace (see
+docs/supervisor.md)."""
 
-from __future__ import annotations
+from hall.face import Command, Face
 
+from .schema import m020_supervisor_rating_followups
+from .settings import SETTINGS
 
-def init_app(app) -> None:
-    from .api import bp as api_bp
-    from .pages import bp as pages_bp
-
-    app.register_blueprint(pages_bp)
-    app.register_blueprint(api_bp)
+FACE = Face(
+    name="supervisor",
+    summary="live board, figures, rankings, 好差评 follow-up, exports, admin",
+    blueprints=("supervisor.pages:bp", "supervisor.api:bp"),
+    namespaces=("supervisor.namespaces:SupervisorNamespace",),
+    settings=SETTINGS,
+    migrations=(m020_supervisor_rating_followups,),
+    commands=(
+        Command(
+            "export",
+            "write the figures, tickets CSV or XLSX report for a date range",
+            "supervisor.cli:configure_export",
+            "supervisor.cli:run_export",
+        ),
+    ),
+    demo="supervisor.cli:demo_seed",
+)

@@ -14,9 +14,9 @@ import re
 from hall import events as ev
 from hall.auth import MIN_PASSWORD, USERNAME_RE, hash_password
 from hall.clock import to_iso
-from hall.engine import STAFF_ROLES
 from hall.errors import Conflict, Forbidden, Invalid, NotFound
 from hall.validate import is_kind
+from hall.vocabulary import STAFF_ROLES
 
 CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 PREFIX_RE = re.compile(r"[A-Z]")

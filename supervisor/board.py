@@ -6,44 +6,23 @@ import logging
 
 from hall import stats
 from hall.clock import from_iso
+from hall.interfaces import PRINTERS
+from hall.vocabulary import WINDOW_STATE_CN
 
 from . import followup
 
 log = logging.getLogger(__name__)
-STATE_CN = {"open": "服务中", "paused": "暂停", "closed": "未开窗"}
-PRINTER_CN = {
-    "ok": "正常",
-    "offline": "离线",
-    "paper_out": "缺纸",
-    "error": "故障",
-    "unknown": "未检测",
-}
+STATE_CN = {**WINDOW_STATE_CN, "paused": "暂停"}  # the board's columns are narrow
 
 
 def printers(hall) -> list[dict]:
-    """Kiosk printer states, the same entries as GET /api/printers when the kiosk face
-    provides them (kiosk.printing.status_of), else read from hall.printers directly."""
-    try:
-        from kiosk.printing import status_of
-    except ImportError:
-        status_of = None
-    out = []
-    for name, service in sorted((getattr(hall, "printers", None) or {}).items()):
-        if status_of is not None:
-            s = status_of(hall, name, service)
-        else:
-            try:
-                s = dict(service.status())
-            except Exception:  # a broken printer object must not break the board
-                log.exception("printer %s status failed", name)
-                s = {"status": "error", "last_error": "状态读取失败"}
-            kiosk = hall.cfg.kiosk(name) if isinstance(name, str) else None
-            s["kiosk"] = name
-            s["name"] = (kiosk or {}).get("name") or ("默认打印机" if name == "default" else name)
-            s["status_name"] = PRINTER_CN.get(s.get("status"), s.get("status") or "未知")
+    """Kiosk printer states, the entries of GET /api/printers (the "printers" interface;
+    [] when no face provides printers)."""
+    provider = hall.faces.interface(PRINTERS)
+    out = provider.statuses() if provider is not None else []
+    for s in out:
         if s.get("paper_low") and s.get("status") == "ok":
             s["status_name"] = "纸将用完"
-        out.append(s)
     return out
 
 

@@ -1,6 +1,6 @@
-"""Supervisor commands for `python -m hall`, registered at import (hall.cli imports this).
+"""Supervisor commands for `python -m hall` (declared in supervisor/__init__.py).
 
-- `__demo_seed__`: `python -m hall demo` seeds past days of activity on an empty database.
+- the demo hook: `python -m hall demo` seeds past days of activity on an empty database.
 - `export`: write the figures (JSON), the tickets CSV or the XLSX report for a date range,
   e.g. from cron: `python -m hall export --from 2026-11-01 --to 2026-11-30 --xlsx nov.xlsx`.
 """
@@ -11,8 +11,6 @@ import json
 import sys
 from datetime import date
 
-import hall.cli as hall_cli
-
 
 def demo_seed(hall) -> None:
     from .demo import seed
@@ -22,14 +20,14 @@ def demo_seed(hall) -> None:
         print(f"demo: seeded {n} tickets of past days (supervisor figures, ratings)")
 
 
-def _configure_export(parser) -> None:
+def configure_export(parser) -> None:
     parser.add_argument("--from", dest="start", required=True, help="first day YYYY-MM-DD")
     parser.add_argument("--to", dest="end", help="last day YYYY-MM-DD (default: --from)")
     parser.add_argument("--csv", help="write the tickets CSV here")
     parser.add_argument("--xlsx", help="write the XLSX report here")
 
 
-def _run_export(args) -> int:
+def run_export(args) -> int:
     from hall import stats
 
     from . import export
@@ -43,7 +41,9 @@ def _run_export(args) -> int:
     if end < start or (end - start).days > 366:
         print("error: --to must not be before --from, at most one year", file=sys.stderr)
         return 2
-    app = hall_cli._app(args)
+    from hall.cli import make_app
+
+    app = make_app(args)
     hall = app.extensions["hall"]
     if args.csv:
         with open(args.csv, "wb") as f:
@@ -56,7 +56,3 @@ def _run_export(args) -> int:
     if not args.csv and not args.xlsx:
         print(json.dumps(stats.compute(hall, start, end), ensure_ascii=False, indent=1))
     return 0
-
-
-hall_cli.EXTRA_COMMANDS["__demo_seed__"] = demo_seed
-hall_cli.EXTRA_COMMANDS["export"] = (_configure_export, _run_export)

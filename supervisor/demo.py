@@ -116,6 +116,7 @@ def seed(hall, days: int = 4, seed_value: int = 2026) -> int:
     engine = Engine(hall.store, hall.cfg, clock, EventBus(), hours)
     shim = SimpleNamespace(
         store=hall.store,
+        bus=engine.bus,  # seeded history reaches no screen
         clock=clock,
         engine=engine,
         cfg=hall.cfg,

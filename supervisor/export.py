@@ -8,7 +8,7 @@ import io
 from datetime import date, datetime
 
 from hall import stats
-from hall.queries import STATUS_CN
+from hall.vocabulary import STATUS_CN
 
 from . import followup
 

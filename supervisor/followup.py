@@ -8,12 +8,14 @@ and one audit_log row, all in one transaction per step. Deadlines count working 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import date
 
+from hall import events as ev
 from hall.clock import from_iso, to_iso
 from hall.errors import Conflict, Invalid, NotFound
+from hall.vocabulary import BAD_SCORES, SCORES_CN
 
-BAD_SCORES = (1, 2)
 STATUSES = ("none", "open", "called_back", "rectified", "appealed")
 # action -> (statuses it may start from, status it leads to)
 ACTIONS = {
@@ -29,7 +31,7 @@ STATUS_CN = {
     "rectified": "已整改",
     "appealed": "申诉撤销",
 }
-SCORE_CN = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意", 1: "非常不满意"}
+SCORE_CN = SCORES_CN
 NOTE_MAX = 500
 
 
@@ -232,23 +234,28 @@ def follow_up(hall, rating_id: int, action: str, note: str, actor) -> dict:
     return result
 
 
-def _announce(hall, rating: dict, action: str, actor) -> None:
-    """Tell open supervisor boards (best effort; the change is committed already)."""
-    try:
-        from hall.realtime import SUPERVISOR, socketio
+@dataclass(frozen=True)
+class RatingFollowedUp(ev.Event):
+    """A 差评 follow-up step was recorded (回访, 整改, 申诉): open boards refresh."""
 
-        socketio.emit(
-            "event",
-            {
-                "type": "followup",
-                "action": action,
-                "rating_id": rating["id"],
-                "number": rating["number"],
-                "status": rating["status"],
-                "actor": actor.username,
-                "at": hall.engine.read.local_iso(hall.now_iso()),
-            },
-            namespace=SUPERVISOR,
+    NAME = "followup"
+    action: str
+    rating_id: int
+    number: str
+    status: str
+    actor: str
+
+
+def _announce(hall, rating: dict, action: str, actor) -> None:
+    """Tell open supervisor boards, through the bus like every change (the broadcaster
+    sends every domain event to /supervisor as `event`)."""
+    hall.bus.publish(
+        RatingFollowedUp(
+            at=hall.engine.read.local_iso(hall.now_iso()),
+            action=action,
+            rating_id=rating["id"],
+            number=rating["number"],
+            status=rating["status"],
+            actor=actor.username,
         )
-    except Exception:  # pragma: no cover - no server attached
-        pass
+    )

@@ -16,7 +16,7 @@ import time
 import pytest
 import requests
 
-from hall import fanout
+from hall.compat import fanout
 
 
 def _pair(rcvbuf: int = 2048):

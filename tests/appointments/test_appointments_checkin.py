@@ -145,11 +145,11 @@ def test_check_in_response_is_a_ticket_without_personal_data(h, clock):
 def test_check_in_runs_the_printers_after_issue_hooks(h, clock):
     seen = []
 
-    def hook(ticket, body, kiosk):
-        seen.append((ticket["number"], kiosk))
+    def hook(ctx):
+        seen.append((ctx.ticket["number"], ctx.kiosk))
         return {"printed": True}
 
-    h.hall.after_issue.append(hook)
+    h.hall.faces.add_issue_hook("test", hook)
     code = h.booked()
     clock.set(local(2026, 12, 1, 9, 0))
     body = h.check_in(code, kiosk="K1").get_json()
@@ -162,7 +162,7 @@ def test_check_in_rolls_back_when_the_booking_was_used_meanwhile(h, clock):
     """The ticket and the booking change in one transaction: a lost race issues nothing."""
     code = h.booked()
     clock.set(local(2026, 12, 1, 9, 0))
-    bookings = h.hall.appointments
+    bookings = h.hall.faces.state("appointments")
     real_issue = h.hall.engine.issue
 
     def racing_issue(*args, **kwargs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from appointments import appointment_stats
+from appointments.stats import appointment_stats
 from hall import create_app
 from hall.config import ConfigError
 from tests.conftest import TEST_CONFIG, local

@@ -432,11 +432,11 @@ class FakePrintService:
 def test_reprint_from_the_guide_desk(hall, staff, kiosk, clerk_at):
     guide = staff("guide")
     t = issue(kiosk, "SB")
-    hall.printers.clear()
+    hall.faces.interface("printers").clear()
     r = guide.post(f"/api/tickets/{t['id']}/reprint")
     assert r.status_code == 409 and "未配置打印机" in r.get_json()["error"]
     fake = FakePrintService()
-    hall.printers["K1"] = fake
+    hall.faces.interface("printers")["K1"] = fake
     r = guide.post(f"/api/tickets/{t['id']}/reprint")
     assert r.status_code == 200, r.get_json()
     body = r.get_json()

@@ -345,7 +345,7 @@ def test_without_espeak_the_display_works_and_the_log_says_why_once(tmp_path, cl
     hall = app.extensions["hall"]
     assert hall.voice is None
     from hall.auth import create_user
-    from hall.realtime import public_snapshot
+    from hall.snapshots import public_snapshot
 
     create_user(hall.store, "clerk2", PASSWORD, "clerk")
     csrf = c.post("/api/login", json={"username": "clerk2", "password": PASSWORD}).get_json()[

@@ -62,9 +62,9 @@ def make_app(tmp_path, clock):
 
     yield make
     for app in apps:
-        monitor = app.extensions.get("kiosk_printer_monitor")
-        if monitor:
-            monitor.stop()
+        state = app.extensions["hall"].faces.state("kiosk")
+        if state:
+            state.monitor.stop()
         app.extensions["hall"].store.close()
 
 

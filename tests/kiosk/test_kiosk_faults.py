@@ -139,7 +139,7 @@ def test_monitor_sees_paper_run_out_between_tickets(make_app, fake_printer, prin
     hall = app.extensions["hall"]
     events = printer_events(hall)
     sup = login(app, "boss", "supervisor")  # a request: the monitor starts
-    monitor = app.extensions["kiosk_printer_monitor"]
+    monitor = app.extensions["hall"].faces.state("kiosk").monitor
     assert monitor.running
 
     def k1_status():
@@ -160,7 +160,7 @@ def test_monitor_sees_paper_run_out_between_tickets(make_app, fake_printer, prin
 def test_monitor_does_not_run_in_tests_unless_asked(make_app):
     app = make_app()
     login(app, "boss", "supervisor")
-    assert not app.extensions["kiosk_printer_monitor"].running
+    assert not app.extensions["hall"].faces.state("kiosk").monitor.running
 
 
 def wait_for(cond, timeout=10.0):
@@ -221,7 +221,7 @@ def test_reprint_without_kiosk_uses_the_default_printer(make_app):
     t = app.test_client().post("/api/tickets", json={"service": "SB"}).get_json()
     body = login(app, "guide", "clerk").post(f"/api/tickets/{t['id']}/reprint", json={}).get_json()
     assert body["printed"] is True and body["printer"] == "default"
-    (img,) = printed_images(hall.printers["default"].last_output)
+    (img,) = printed_images(hall.faces.interface("printers")["default"].last_output)
     assert qr_texts(img) == [f"{PUBLIC}/t/{t['token']}"]
 
 

@@ -160,5 +160,5 @@ def test_kiosk_with_a_broken_printer_config_still_issues(make_app):
     hall = app.extensions["hall"]
     r = app.test_client().post("/kiosk/K1", data={"service": "SB"})
     assert r.status_code == 200 and "请拍照保存" in r.get_data(as_text=True)
-    assert hall.printers["K1"].status()["status"] == "error"
+    assert hall.faces.interface("printers")["K1"].status()["status"] == "error"
     assert count(hall, "SELECT COUNT(*) FROM tickets") == 1

@@ -35,7 +35,7 @@ def test_dummy_printer_prints_the_issued_ticket(make_app):
     client = app.test_client()
     t = issue(client, kiosk="K1")
     assert t["printed"] is True and t["print_error"] is None and t["printer"] == "K1"
-    (img,) = printed_images(hall.printers["K1"].last_output)
+    (img,) = printed_images(hall.faces.interface("printers")["K1"].last_output)
     assert img.width == 576  # 80 mm paper
     url = f"{PUBLIC}/t/{token_of(hall, t['id'])}"
     assert qr_texts(img) == [url]
@@ -100,14 +100,14 @@ def test_who_prints_when(make_app):
     client = app.test_client()
     t = issue(client)  # the API or a guide desk without a printer: nothing printed
     assert (t["printed"], t["printer"], t["print_error"]) == (False, None, None)
-    assert hall.printers["default"].last_output is None
+    assert hall.faces.interface("printers")["default"].last_output is None
     t = issue(client, print=True)
     assert (t["printed"], t["printer"]) == (True, "default")
-    (img,) = printed_images(hall.printers["default"].last_output)
+    (img,) = printed_images(hall.faces.interface("printers")["default"].last_output)
     assert qr_texts(img) == [f"{PUBLIC}/t/{t['token']}"]
     t = issue(client, kiosk="K1", print=False)
     assert (t["printed"], t["printer"]) == (False, None)
-    assert hall.printers["K1"].last_output is None
+    assert hall.faces.interface("printers")["K1"].last_output is None
     assert count(hall, "SELECT COUNT(*) FROM tickets") == 3
 
 
@@ -123,7 +123,7 @@ def test_kiosk_page_prints_on_its_printer(make_app, fake_printer):
     # /kiosk (no id) prints on the [printer] default, here the dummy.
     r = client.post("/kiosk", data={"service": "YB"})
     assert "C002" in r.get_data(as_text=True)
-    (img,) = printed_images(hall.printers["default"].last_output)
+    (img,) = printed_images(hall.faces.interface("printers")["default"].last_output)
     token = token_of(hall, 2)
     assert qr_texts(img) == [f"{PUBLIC}/t/{token}"]
     assert fake_printer.connections == 1
@@ -135,10 +135,10 @@ def test_matter_is_printed_and_echoed_not_stored(make_app):
     client = app.test_client()
     t = issue(client, service="BDC", kiosk="K1", matter="抵押登记")
     assert t["matter"] == "抵押登记"
-    with_matter = printed_images(hall.printers["K1"].last_output)[0]
+    with_matter = printed_images(hall.faces.interface("printers")["K1"].last_output)[0]
     t2 = issue(client, service="BDC", kiosk="K1", matter="不存在的事项")
     assert "matter" not in t2  # not one of the service's matters: ignored
-    plain = printed_images(hall.printers["K1"].last_output)[0]
+    plain = printed_images(hall.faces.interface("printers")["K1"].last_output)[0]
     assert with_matter.height > plain.height  # the extra line 办理事项：抵押登记
     details = [r[0] for r in hall.store.db().execute("SELECT details FROM ticket_events")]
     assert not any("抵押登记" in d for d in details)  # a UI choice only
@@ -167,4 +167,4 @@ def test_print_and_matter_are_checked_before_issuing(make_app):
         r = client.post("/api/tickets", json={"service": "SB", "kiosk": "K1", **body})
         assert r.status_code == 400 and r.get_json()["error"]
     assert count(hall, "SELECT COUNT(*) FROM tickets") == 0
-    assert hall.printers["K1"].last_output is None
+    assert hall.faces.interface("printers")["K1"].last_output is None

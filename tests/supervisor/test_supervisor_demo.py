@@ -40,11 +40,12 @@ def test_seed_only_runs_on_an_empty_database(hall, client):
 
 
 def test_seed_is_registered_for_python_m_hall_demo(hall):
-    import supervisor.cli  # noqa: F401  (registers at import, as hall.cli does)
+    from hall.face import declaration, resolve
 
-    hook = hall_cli.EXTRA_COMMANDS["__demo_seed__"]
+    face = declaration("supervisor")  # python -m hall demo runs every face's demo hook
+    hook = resolve(face.demo)
     hook(hall)
     assert hall.store.db().execute("SELECT COUNT(*) FROM tickets").fetchone()[0] > 0
-    parser = hall_cli.build_parser()  # the hook does not break the command line
+    parser = hall_cli.build_parser(face.commands)  # the hook does not break the command line
     args = parser.parse_args(["export", "--from", "2026-11-24"])
     assert args.command == "export"

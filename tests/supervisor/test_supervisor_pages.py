@@ -100,7 +100,7 @@ def test_board_shows_queues_windows_printers_and_alerts(hall, clock, boss):
                 "paper_low": False,
             }
 
-    hall.printers["K1"] = FakePrinter()
+    hall.faces.interface("printers")["K1"] = FakePrinter()
     hall.engine.open_window(1, LI)
     first = hall.engine.issue("SB")["id"]
     hall.engine.issue("SB")

@@ -30,13 +30,14 @@ import select
 import socket
 import threading
 import time
-from importlib.metadata import version
+
+from . import TESTED, versions_ok
 
 log = logging.getLogger(__name__)
 
 # The versions whose internals (Socket.send/_websocket_handler, SimpleWebSocketWSGI.ws,
 # simple_websocket.Base.sock) this module was written and tested against.
-SUPPORTED = {"python-engineio": ("4.15.1",), "simple-websocket": ("1.1.0",)}
+SUPPORTED = {k: TESTED[k] for k in ("python-engineio", "simple-websocket")}
 STALL_SECONDS = 20.0
 MAX_BACKLOG = 1 << 20
 _SKIP = object()  # what the ready marker hands Engine.IO's writer: nothing to send
@@ -242,21 +243,7 @@ def _attach(ws) -> Outbox | None:
 
 
 def _supported() -> bool:
-    for dist, versions in SUPPORTED.items():
-        try:
-            have = version(dist)
-        except Exception:
-            have = None
-        if have not in versions:
-            log.warning(
-                "direct WebSocket writes off: %s is %s, written for %s (Engine.IO's own "
-                "writer threads are used instead)",
-                dist,
-                have,
-                ", ".join(versions),
-            )
-            return False
-    return True
+    return versions_ok(SUPPORTED, "direct WebSocket writes")
 
 
 def install() -> bool:

@@ -1,0 +1,34 @@
+"""The appointments face's tables (applied by the core after its own; never rename)."""
+
+from __future__ import annotations
+
+
+def m007_appointments(db):
+    """预约办: bookings of a service slot; checked in at the kiosk for a lane-1 ticket."""
+    db["appointments"].create(
+        {
+            "id": int,
+            "code": str,  # 8 characters, unambiguous alphabet; the booking's only secret
+            "service": str,
+            "date": str,  # hall-local YYYY-MM-DD
+            "slot": str,  # HH:MM, hall-local slot start
+            "name": str,
+            "phone": str,
+            "status": str,  # booked | checked_in | cancelled | missed
+            "late": int,  # checked in after the on-time window (ordinary ticket)
+            "ticket_id": int,
+            "kiosk": str,
+            "created_at": str,
+            "cancelled_at": str,
+            "checked_in_at": str,
+            "missed_at": str,
+        },
+        pk="id",
+        not_null={"code", "service", "date", "slot", "name", "phone", "status", "created_at"},
+        defaults={"status": "booked", "late": 0},
+        foreign_keys=[("service", "services", "code"), ("ticket_id", "tickets", "id")],
+    )
+    db["appointments"].create_index(["code"], unique=True)
+    db["appointments"].create_index(["date", "service", "slot"])
+    db["appointments"].create_index(["phone", "date"])
+    db["appointments"].create_index(["status", "date"])

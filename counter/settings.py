@@ -1,0 +1,25 @@
+"""The counter face's settings ([counter])."""
+
+from __future__ import annotations
+
+from hall.settings import Setting
+
+_s = Setting
+
+SETTINGS = (
+    # [counter] (window clients: clerk console, guide desk, rating pad)
+    _s(
+        "counter",
+        "pause_reasons",
+        ["午休", "临时离开", "其他"],
+        "Reasons offered when a clerk pauses a window.",
+    ),
+    _s(
+        "counter",
+        "priority_reasons",
+        ["老年人", "残疾人", "军人", "孕妇", "其他"],
+        "绿色通道 reasons at the guide desk.",
+    ),
+    _s("counter", "next_numbers", 6, "Next waiting numbers shown on the clerk's console."),
+    _s("counter", "pad_addresses", [], "Client addresses allowed to submit pad ratings; [] = any."),
+)
