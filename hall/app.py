@@ -173,10 +173,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     test_config = dict(test_config or {})
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
     app.json = StrictJSON(app)
-    extra_faces = tuple(test_config.pop("FACES", ()))
-    # The faces' declarations first: their settings are part of the config to load.
-    faces = FaceRegistry(declarations(INSTALLED + extra_faces))
-    cfg = config_mod.load(test_config.pop("HALL_CONFIG", None), test_config.pop("HALL", None))
+    overrides = test_config.pop("HALL", None)
+    test_faces = list(test_config.pop("FACES", ()))
+    if test_faces:
+        overrides = dict(overrides or {})
+        hall_section = dict(overrides.get("hall") or {})
+        hall_section["faces"] = [*hall_section.get("faces", []), *test_faces]
+        overrides["hall"] = hall_section
+    # The loader reads [hall] faces and the faces' settings with the rest of the config.
+    cfg = config_mod.load(test_config.pop("HALL_CONFIG", None), overrides)
+    faces = FaceRegistry(declarations(INSTALLED + tuple(cfg.hall["faces"])))
     db_path = test_config.pop("DATABASE", None) or cfg.hall["database"]
     if db_path != ":memory:" and not os.path.isabs(db_path):
         db_path = str(ROOT / db_path)

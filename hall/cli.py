@@ -9,7 +9,7 @@ import secrets
 import sys
 
 from .config import ConfigError
-from .face import declarations, resolve
+from .face import INSTALLED, declarations, resolve
 from .vocabulary import STAFF_ROLES
 
 DEMO_USERS = [
@@ -198,8 +198,23 @@ def build_parser(commands=()) -> argparse.ArgumentParser:
     return p
 
 
+def _face_packages(argv) -> tuple[str, ...]:
+    """The hall's faces and the config's [hall] faces (a broken config: the hall's own;
+    the command that loads it will say what is wrong)."""
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--config")
+    known, _ = pre.parse_known_args(argv)
+    try:
+        from .config import load
+
+        return INSTALLED + tuple(load(known.config).hall["faces"])
+    except (ConfigError, OSError):
+        return INSTALLED
+
+
 def main(argv=None) -> int:
-    commands = {c.name: c for face in declarations() for c in face.commands}
+    argv = sys.argv[1:] if argv is None else argv
+    commands = {c.name: c for face in declarations(_face_packages(argv)) for c in face.commands}
     args = build_parser(commands.values()).parse_args(argv)
     handlers = {"init": cmd_init, "serve": cmd_serve, "demo": cmd_demo}
     try:
@@ -211,7 +226,7 @@ def main(argv=None) -> int:
             if args.readme:
                 write_readme(args.readme)
             else:
-                print(markdown(), end="")
+                print(markdown(_face_packages(argv)), end="")
             return 0
         if args.command in handlers:
             return handlers[args.command](args)

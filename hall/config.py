@@ -164,8 +164,23 @@ def load(path: str | os.PathLike | None = None, overrides: dict | None = None) -
     return from_dict(raw, path)
 
 
+def extra_faces(raw: dict[str, Any]) -> tuple[str, ...]:
+    """[hall] faces: extra face packages (their settings are part of the config)."""
+    faces = (raw.get("hall") or {}).get("faces") if isinstance(raw.get("hall"), dict) else None
+    if faces is None:
+        return ()
+    if not isinstance(faces, list) or not all(
+        isinstance(f, str) and re.fullmatch(r"[A-Za-z_][\w.]*", f) for f in faces
+    ):
+        raise ConfigError("hall.faces: expected a list of package names")
+    return tuple(faces)
+
+
 def from_dict(raw: dict[str, Any], path: str | None = None) -> HallConfig:
-    S.ensure_faces()
+    try:
+        S.ensure_faces(extra_faces(raw))
+    except ModuleNotFoundError as e:
+        raise ConfigError(f"hall.faces: no face package {e.name!r}") from None
     known_sections = {s.section.rstrip("[]") for s in S.SETTINGS}
     array_sections = {s.section[:-2] for s in S.SETTINGS if s.section.endswith("[]")}
     for name in raw:

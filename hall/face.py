@@ -153,14 +153,15 @@ def declarations(names: Iterable[str] | None = None) -> list[Face]:
     settings with the settings registry on the way."""
     from . import settings
 
-    faces = [declaration(n) for n in (INSTALLED if names is None else names)]
+    packages = tuple(INSTALLED if names is None else names)
+    faces = [declaration(n) for n in packages]
     seen: set[str] = set()
-    for face in faces:
+    for package, face in zip(packages, faces, strict=True):
         if face.name in seen:
             raise ValueError(f"face {face.name!r} installed twice")
         seen.add(face.name)
         for s in face.settings:
-            settings.register(s)
+            settings.register(s, owner=package)
         _declared.setdefault(face.name, face)
     return faces
 

@@ -50,6 +50,12 @@ SETTINGS: list[Setting] = [
         "instance/hall.sqlite3",
         "SQLite database path (env HALL_DATABASE overrides).",
     ),
+    _s(
+        "hall",
+        "faces",
+        [],
+        "Extra face packages to install after the hall's own (docs/architecture.md).",
+    ),
     # [[services]]
     _s("services[]", "code", REQUIRED, "Unique service code, e.g. BDC."),
     _s("services[]", "name", REQUIRED, "Service name shown to citizens."),
@@ -162,7 +168,11 @@ for _setting in SETTINGS:
     BY_SECTION.setdefault(_setting.section, {})[_setting.key] = _setting
 
 
-def register(setting: Setting) -> None:
+#: dotted setting name -> the face that declared it (core settings have none)
+OWNER: dict[str, str] = {}
+
+
+def register(setting: Setting, owner: str | None = None) -> None:
     """A face's setting (hall.face.declarations registers them). Registering the same
     setting again is harmless; a different one under a taken name is an error."""
     known = BY_SECTION.get(setting.section, {}).get(setting.key)
@@ -172,20 +182,17 @@ def register(setting: Setting) -> None:
         raise ValueError(f"setting {setting.dotted} registered twice")
     SETTINGS.append(setting)
     BY_SECTION.setdefault(setting.section, {})[setting.key] = setting
+    if owner:
+        OWNER[setting.dotted] = owner
 
 
-_faces_loaded = False
+def ensure_faces(extra=()) -> None:
+    """Register the installed faces' settings (and those of `extra` face packages): the
+    config loader, the settings reference and the README check need them before any
+    app exists. Cheap after the first call (declarations are imported once)."""
+    from .face import INSTALLED, declarations
 
-
-def ensure_faces() -> None:
-    """Register the installed faces' settings (once): the config loader, the settings
-    reference and the README check need them before any app exists."""
-    global _faces_loaded
-    if not _faces_loaded:
-        from .face import declarations
-
-        declarations()
-        _faces_loaded = True
+    declarations(INSTALLED + tuple(extra))
 
 
 def defaults(section: str) -> dict[str, Any]:
@@ -196,14 +203,20 @@ def defaults(section: str) -> dict[str, Any]:
     }
 
 
-def markdown() -> str:
-    """The README's configuration reference, generated from this registry."""
+def markdown(faces=None) -> str:
+    """The configuration reference of the core and the hall's faces (or the faces
+    named), generated from this registry."""
     import json
 
-    ensure_faces()
+    from .face import INSTALLED
+
+    faces = set(INSTALLED if faces is None else faces)
+    ensure_faces(tuple(faces - set(INSTALLED)))
     lines = []
     section = None
     for s in SETTINGS:
+        if OWNER.get(s.dotted, "") not in faces | {""}:
+            continue
         if s.section != section:
             section = s.section
             title = f"[[{section[:-2]}]]" if section.endswith("[]") else f"[{section}]"
