@@ -12,6 +12,7 @@ from array import array
 
 import pytest
 
+from hall import pinyin as pinyin_mod
 from hall import voice as voice_mod
 from hall.voice import LETTER_PINYIN, Voice, call_text, number_to_chinese, to_pinyin
 
@@ -105,9 +106,9 @@ def test_pinyin_has_no_han_and_no_stray_digits(window):
 
 
 def test_pinyin_tables_are_well_formed():
-    for ch, py in voice_mod._PINYIN.items():
+    for ch, py in pinyin_mod._PINYIN.items():
         assert len(ch) == 1 and SYLLABLE_RE.fullmatch(py), (ch, py)
-    for word, py in voice_mod._PHRASES.items():
+    for word, py in pinyin_mod._PHRASES.items():
         syllables = py.split()
         assert len(syllables) == len(word) and all(SYLLABLE_RE.fullmatch(s) for s in syllables), (
             word
@@ -141,7 +142,7 @@ def test_espeak_reads_our_pinyin_as_mandarin():
 
 
 def test_unknown_characters_skipped_and_logged_once(caplog):
-    voice_mod._warned_chars.discard("龘")
+    pinyin_mod._warned_chars.discard("龘")
     with caplog.at_level(logging.WARNING, logger="hall.voice"):
         assert to_pinyin("请龘号") == "qing3 hao4"
         assert to_pinyin("龘") == ""
