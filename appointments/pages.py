@@ -15,7 +15,8 @@ from hall.app import current_hall
 from hall.errors import HallError, Invalid, NotFound
 
 from .api import TOO_MANY, check_in_response
-from .booking import CODE_LENGTH, STATUS_CN, Bookings, day_label, moment_label, normalize_code
+from .booking import CODE_LENGTH, STATUS_CN, Bookings, normalize_code
+from .schedule import day_label, moment_label
 
 bp = Blueprint(
     "appointments",
