@@ -97,8 +97,9 @@ def one(code: str):
     """The holder of the code sees the booking masked; staff see the name; an admin
     asking for this one record sees the full phone number (and it is audited)."""
     hall = current_hall()
-    row = bookings().get(code)
     actor = hall.auth.actor()
+    bookings().check_lookup(actor, _address())
+    row = bookings().get(code)
     admin = actor is not None and actor.role == "admin"
     if admin:
         with hall.store.write() as w:
@@ -111,6 +112,7 @@ def one(code: str):
 def qr(code: str):
     import qrcode
 
+    bookings().check_lookup(current_hall().auth.actor(), _address())
     row = bookings().get(code)
     img = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, box_size=10, border=2)
     img.add_data(row["code"])
@@ -127,6 +129,7 @@ def qr(code: str):
 def cancel(code: str):
     json_body()
     actor = _public_actor()
+    bookings().check_lookup(actor, _address())
     row = bookings().cancel(code, actor=actor)
     return jsonify(bookings().to_json(current_hall().store.db(), row))
 

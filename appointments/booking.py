@@ -114,6 +114,10 @@ class Bookings(Schedule):
         self.limiter = RateLimiter(
             s["book_rate_limit_per_hour"], 3600.0, hall.cfg.security["rate_limit_exempt"]
         )
+        # Look-ups by code: a booking code is the booking's only secret.
+        self.lookup_limiter = RateLimiter(
+            s["lookup_rate_limit_per_minute"], 60.0, hall.cfg.security["rate_limit_exempt"]
+        )
 
     # --- reads ----------------------------------------------------------------------
     def _by_code(self, db, code: str) -> dict:
@@ -124,6 +128,11 @@ class Bookings(Schedule):
         if row is None:
             raise NotFound("没有这个预约码，请核对后重新输入 (no such booking code)")
         return row
+
+    def check_lookup(self, actor, address: str | None) -> None:
+        """Anonymous look-ups and cancellations by code are limited per address."""
+        if actor is None and not self.lookup_limiter.allow(address or "unknown"):
+            raise TooMany("查询过于频繁，请稍后再试 (too many look-ups from this address)")
 
     def get(self, raw_code) -> dict:
         self.sweep()

@@ -12,7 +12,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 
 from hall import issuing
 from hall.app import current_hall
-from hall.errors import HallError, Invalid, NotFound
+from hall.errors import HallError, Invalid, NotFound, TooMany
 
 from .api import TOO_MANY, check_in_response
 from .booking import CODE_LENGTH, STATUS_CN, Bookings, normalize_code
@@ -116,14 +116,15 @@ def _booking_page(code: str, *, error: str = "", notice: str = "", status: int =
     hall = _hall()
     bookings = Bookings.of(hall)
     try:
+        bookings.check_lookup(hall.auth.actor(), request.remote_addr)
         row = bookings.get(code)
-    except NotFound as e:
+    except (NotFound, TooMany) as e:
         return render_template(
             "appointments/booking.html",
             hall_name=hall.cfg.hall["name"],
             b=None,
             error=e.message.split(" (")[0],
-        ), 404
+        ), e.status
     db = hall.store.db()
     b = bookings.to_json(db, row)
     now = bookings.now()
@@ -154,8 +155,9 @@ def booking_page(code: str):
 def booking_cancel(code: str):
     hall = _hall()
     try:
+        Bookings.of(hall).check_lookup(hall.auth.actor(), request.remote_addr)
         row = Bookings.of(hall).cancel(code)
-    except NotFound:
+    except (NotFound, TooMany):
         return _booking_page(code)
     except HallError as e:
         return _booking_page(code, error=e.message.split(" (")[0], status=e.status)

@@ -46,4 +46,10 @@ SETTINGS = (
         10,
         "Bookings per client address per hour; 0 = off.",
     ),
+    _s(
+        "appointments",
+        "lookup_rate_limit_per_minute",
+        30,
+        "Booking-code look-ups and cancellations per client address per minute; 0 = off.",
+    ),
 )

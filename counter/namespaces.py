@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import current_app
 from flask_socketio import emit, join_room, leave_room, rooms
 
-from hall.realtime import FaceNamespace
+from hall.realtime import FaceNamespace, StaffNamespace
 from hall.snapshots import snapshot
 
 from .pad import PAD, pad_state, room_of
@@ -16,7 +16,7 @@ def _hall():
     return current_app.extensions["hall"]
 
 
-class CounterNamespace(FaceNamespace):
+class CounterNamespace(StaffNamespace):
     path = "/counter"
     topics = {
         "called": "called",
@@ -25,17 +25,23 @@ class CounterNamespace(FaceNamespace):
         "ticket": "ticket.window",
     }
 
-    def on_connect(self, auth=None):
-        if _hall().auth.actor() is None:
-            return False  # refuse: not logged in
-        emit("snapshot", snapshot(_hall()))
+    def connected(self, hall, auth=None) -> None:
+        emit("snapshot", snapshot(hall))
 
     def on_join(self, data):
+        """Join a window's room: its ticket events. A clerk only for a window they may
+        use (users.windows); supervisors for any."""
         number = (data or {}).get("window") if isinstance(data, dict) else None
-        if isinstance(number, int):
-            join_room(f"w{number}")
-            return {"ok": True}
-        return {"ok": False}
+        if not isinstance(number, int) or isinstance(number, bool):
+            return {"ok": False}
+        actor = _hall().auth.actor()
+        if actor is None or not actor.may_use(number):
+            return {"ok": False, "error": "您没有该窗口的权限 (not your window)"}
+        for room in rooms():
+            if room.startswith("w") and room[1:].isdigit():
+                leave_room(room)
+        join_room(f"w{number}")
+        return {"ok": True}
 
     def on_snapshot(self, data=None):
         return snapshot(_hall())

@@ -8,6 +8,7 @@ from . import issuing, stats
 from .app import current_hall
 from .auth import require
 from .errors import Forbidden, Invalid, NotFound
+from .snapshots import public_window
 from .validate import date_arg, field, json_body, string_list
 from .vocabulary import MANAGER_ROLES, STAFF_ROLES
 
@@ -144,7 +145,8 @@ def rate_by_token(token: str):
     if t is None:
         raise NotFound("没有这张票 (no such ticket)")
     rating = hall.engine.rate(t["id"], score, reasons, comment, channel="qr")
-    return jsonify(rating), 201
+    # The citizen's answer names no member of staff.
+    return jsonify({k: v for k, v in rating.items() if k != "clerk"}), 201
 
 
 # --- auth ---------------------------------------------------------------------------
@@ -183,8 +185,13 @@ def me():
 # --- windows ------------------------------------------------------------------------
 @bp.get("/windows")
 def windows():
+    """Windows and their state; the clerk signed in is shown to staff only (a login name
+    on a public answer helps a stranger lock that account out)."""
     db, read = _db(), _read()
-    return jsonify([read.window_json(db, w) for w in read.windows(db)])
+    rows = [read.window_json(db, w) for w in read.windows(db)]
+    if current_hall().auth.actor() is None:
+        rows = [public_window(w) for w in rows]
+    return jsonify(rows)
 
 
 @bp.post("/windows/<int:number>/<action>")

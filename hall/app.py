@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
@@ -159,6 +160,7 @@ def _make_voice(cfg, instance_path: str):
         chime=v["chime"],
         template=v["template"],
         espeak=v["espeak"],
+        max_files=v["cache_files"],
     )
     return voice if voice.available() else None
 
@@ -195,6 +197,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_NAME="hall_session",
         SESSION_COOKIE_SECURE=cfg.security["secure_cookies"],
+        # The cookie lives as long as the server keeps the session (security.session_hours).
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=cfg.security["session_hours"]),
         JSON_AS_ASCII=False,
         HALL_INSTANCE=instance,
     )
@@ -213,7 +217,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     sync_config(store, cfg, clock.now())
 
     from .api import bp as api_bp
-    from .realtime import Broadcaster, socketio
+    from .realtime import Broadcaster, origin_policy, socketio
     from .web import bp as web_bp
 
     hall.broadcaster = Broadcaster(hall, app)
@@ -222,7 +226,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(web_bp)
     for face in faces:
         _install_face(app, hall, face)
-    kwargs = {"async_mode": "threading", "cors_allowed_origins": [], "logger": False}
+    kwargs = {
+        "async_mode": "threading",
+        "cors_allowed_origins": origin_policy(cfg),
+        "logger": False,
+    }
     if cfg.server["message_queue"]:
         kwargs["message_queue"] = cfg.server["message_queue"]
     if cfg.server["direct_websocket_writes"]:

@@ -19,6 +19,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from .clock import to_iso
 from .engine import Actor
 from .errors import Conflict, Forbidden, Invalid, TooMany, Unauthorized
+from .events import SessionsEnded
 from .vocabulary import STAFF_ROLES
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,32}")
@@ -152,17 +153,47 @@ class Auth:
 
     def logout(self) -> None:
         sid = session.get("sid")
+        cur = self.current()
         if sid:
             with self.hall.store.write() as db:
                 db.execute("DELETE FROM sessions WHERE sid = ?", [sid])
+            if cur is not None:
+                self.announce_ended(cur[0]["username"], (sid,), "logout")
         session.clear()
 
-    def end_sessions_of(self, username: str) -> None:
+    def end_sessions_of(self, username: str, reason: str = "") -> None:
         with self.hall.store.write() as db:
             db.execute(
                 "DELETE FROM sessions WHERE user_id IN (SELECT id FROM users WHERE username = ?)",
                 [username],
             )
+        self.announce_ended(username, (), reason)
+
+    def announce_ended(self, username: str, session_ids: tuple, reason: str) -> None:
+        """After the commit: the user's open staff sockets are closed (the broadcaster)."""
+        self.hall.bus.publish(
+            SessionsEnded(
+                at=to_iso(self.hall.clock.now()),
+                username=username,
+                session_ids=session_ids,
+                reason=reason,
+            )
+        )
+
+    def session_valid(self, session_id: str) -> bool:
+        """Whether a session still stands (exists, not expired, its user active)."""
+        rows = list(
+            self.hall.store.db().query(
+                "SELECT s.expires_at, u.active FROM sessions s JOIN users u ON u.id = s.user_id "
+                "WHERE s.sid = ?",
+                [session_id],
+            )
+        )
+        return (
+            bool(rows)
+            and bool(rows[0]["active"])
+            and rows[0]["expires_at"] > to_iso(self.hall.clock.now())
+        )
 
     def current(self) -> tuple[dict, dict] | None:
         """(user, session row) for this request, or None."""

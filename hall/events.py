@@ -111,6 +111,30 @@ class PrinterStatusChanged(Event):
     checked_at: str | None = None
 
 
+@dataclass(frozen=True)
+class UnusualClient(Event):
+    """One client address (no login) took an unusual share of a service's tickets today:
+    supervisors are warned (a kiosk that should be exempt, or someone draining numbers)."""
+
+    NAME = "unusual_client"
+    address: str
+    service: str
+    issued: int
+    service_issued: int
+
+
+@dataclass(frozen=True)
+class SessionsEnded(Event):
+    """Staff sessions ended or changed (logout, deactivation, password or role change):
+    the open staff sockets of those sessions are closed at once; one that reconnects is
+    checked again. session_ids empty = every session of `username`."""
+
+    NAME = "sessions_ended"
+    username: str
+    session_ids: tuple = ()
+    reason: str = ""
+
+
 Subscriber = Callable[[Event], None]
 
 

@@ -9,10 +9,15 @@ through here, so a limit or a hook cannot differ between them.
 from __future__ import annotations
 
 from .errors import Invalid, TooMany
+from .events import UnusualClient
 from .face import IssueContext
 from .validate import field
 
 TICKET_RATE_MESSAGE = "取号过于频繁，请稍后再试 (too many tickets from this address)"
+DAILY_CAP_MESSAGE = (
+    "本机今日取号已达上限，请到导办台咨询 (this address has taken its tickets for today)"
+)
+UNUSUAL_MIN = 5  # tickets of one service before one client's share is judged
 
 
 def check_rate(hall, actor, address: str, message: str = TICKET_RATE_MESSAGE) -> None:
@@ -53,6 +58,8 @@ def issue(
     check_kiosk(hall, kiosk)
     check_rate(hall, actor, address)
     source = source or ("staff" if actor else "kiosk")
+    counted = _counted_client(hall, actor, address)
+    seen: dict = {}
     ticket = hall.engine.issue(
         service,
         priority=priority,
@@ -60,8 +67,53 @@ def issue(
         actor=actor,
         source=source,
         kiosk=kiosk,
+        within=(lambda db, t: seen.update(_count_client(hall, db, t, address)))
+        if counted
+        else None,
     )
+    if seen.get("unusual"):
+        hall.bus.publish(seen["unusual"])
     return ticket, answer(hall, ticket, kiosk=kiosk, options=options, source=source)
+
+
+def _counted_client(hall, actor, address: str) -> bool:
+    """Anonymous clients count against the daily cap; staff and the hall's own kiosks
+    (security.rate_limit_exempt) do not."""
+    return actor is None and bool(address) and address not in hall.cfg.security["rate_limit_exempt"]
+
+
+def _count_client(hall, db, ticket: dict, address: str) -> dict:
+    """Inside the issue's transaction: count the ticket for its client address, refuse
+    it over security.ticket_daily_cap_per_client (the whole issue rolls back), and say
+    whether the client now holds an unusual share of the service's tickets."""
+    day, service = ticket["day"], ticket["service"]
+    db.execute(
+        "INSERT INTO client_tickets (day, address, service, issued) VALUES (?, ?, ?, 1) "
+        "ON CONFLICT (day, address, service) DO UPDATE SET issued = issued + 1",
+        [day, address, service],
+    )
+    cap = hall.cfg.security["ticket_daily_cap_per_client"]
+    total, mine = db.execute(
+        "SELECT SUM(issued), SUM(CASE WHEN service = ? THEN issued ELSE 0 END) "
+        "FROM client_tickets WHERE day = ? AND address = ?",
+        [service, day, address],
+    ).fetchone()
+    if cap and total > cap:
+        raise TooMany(DAILY_CAP_MESSAGE)
+    if mine < UNUSUAL_MIN or mine % UNUSUAL_MIN:  # judged at 5, 10, 15... (no flood)
+        return {}
+    service_issued = hall.engine.read.issued_today(db, service, day)
+    if mine < hall.cfg.security["unusual_share"] * service_issued:
+        return {}
+    return {
+        "unusual": UnusualClient(
+            at=hall.engine.read.local_iso(hall.now_iso()),
+            address=address,
+            service=service,
+            issued=mine,
+            service_issued=service_issued,
+        )
+    }
 
 
 def answer(hall, ticket: dict, *, kiosk=None, options=None, source="kiosk") -> dict:

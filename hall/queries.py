@@ -208,6 +208,17 @@ class Reader:
             out["token"] = t["token"]
         return out
 
+    def was_called(self, db, number: str, window: int, day: str | None = None) -> bool:
+        """Whether ticket `number` of the day was called to `window`."""
+        return (
+            db.execute(
+                "SELECT 1 FROM tickets t JOIN ticket_events e ON e.ticket_id = t.id "
+                "WHERE t.day = ? AND t.number = ? AND e.kind = 'called' AND e.window = ? LIMIT 1",
+                [day or self.today(), number, window],
+            ).fetchone()
+            is not None
+        )
+
     def recent_calls(
         self, db, limit: int = 10, day: str | None = None, services: list[str] | None = None
     ) -> list[dict]:

@@ -19,16 +19,18 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from flask import g, has_request_context, request
-from flask_socketio import Namespace, SocketIO
+from flask import current_app, g, has_request_context, request
+from flask_socketio import Namespace, SocketIO, join_room
 
 from . import events as ev
 from .compat import socketio as sio_compat
 from .snapshots import public_call, public_window_event
+from .vocabulary import STAFF_ROLES
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ TOPICS = {
 }
 
 PUSH_BACKLOG = 500
+REAP_SECONDS = 30.0  # how often a served hall looks for staff sockets of ended sessions
 PUSH_WAIT = 2.0
 PUSH_BATCH = 200
 
@@ -62,6 +65,37 @@ class FaceNamespace(Namespace):
 
     def __init__(self, namespace: str | None = None):
         super().__init__(namespace or self.path)
+
+
+def session_room(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+def user_room(username: str) -> str:
+    return f"user:{username}"
+
+
+class StaffNamespace(FaceNamespace):
+    """A namespace for signed-in staff. It refuses a connection without a session of one
+    of `roles`, and keeps every socket in the rooms of its session and its user, so that
+    logout, deactivation, a role change or the session's expiry close it at once
+    (events.SessionsEnded; Broadcaster.reap_sessions). Subclasses greet the new socket in
+    `connected()` (e.g. with a snapshot)."""
+
+    roles: ClassVar[tuple[str, ...]] = STAFF_ROLES
+
+    def on_connect(self, auth=None):
+        hall = current_app.extensions["hall"]
+        cur = hall.auth.current()
+        if cur is None or cur[0]["role"] not in self.roles:
+            return False  # refuse: not logged in, or the wrong role
+        join_room(session_room(cur[1]["sid"]))
+        join_room(user_room(cur[0]["username"]))
+        self.connected(hall, auth)
+        return None
+
+    def connected(self, hall, auth=None) -> None:
+        """Called once the socket is admitted."""
 
 
 @dataclass
@@ -83,6 +117,37 @@ class _Unslotted:
     """An event handed over when the backlog was full (it holds no slot)."""
 
     event: ev.Event
+
+
+def origin_policy(cfg):
+    """Engine.IO's origin check: a browser page may open a Socket.IO connection only from
+    the hall's own origin (the Host it asked for, hall.public_url, or one listed in
+    security.allowed_origins). A page of another origin (another port on the same host
+    included) is refused before any namespace sees it; clients that send no Origin
+    (not browsers) are judged by the namespaces' own checks."""
+    from urllib.parse import urlsplit
+
+    def origin_of(url: str) -> str:
+        parts = urlsplit(url)
+        return f"{parts.scheme}://{parts.netloc}".lower()
+
+    fixed = {origin_of(cfg.hall["public_url"])}
+    fixed |= {origin_of(o) for o in cfg.security["allowed_origins"]}
+    trust_proxy = cfg.security["trust_proxy"]
+
+    def allowed(origin, environ) -> bool:
+        if not origin:
+            return True
+        origin = origin.lower()
+        if origin in fixed:
+            return True
+        own = {f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"}
+        if trust_proxy and environ.get("HTTP_X_FORWARDED_HOST"):
+            scheme = environ.get("HTTP_X_FORWARDED_PROTO", "http").split(",")[0].strip()
+            own.add(f"{scheme}://{environ['HTTP_X_FORWARDED_HOST'].split(',')[0].strip()}")
+        return origin in {o.lower() for o in own}
+
+    return allowed
 
 
 def add_namespace(handler: Namespace) -> None:
@@ -118,12 +183,16 @@ class Broadcaster:
         self._thread_lock = threading.Lock()
         self._subscribers: dict[str, list[tuple[str, str]]] = {t: [] for t in TOPICS}
         self._routes: list[Callable[[ev.Event], Iterable[Message]]] = []
+        self._staff_paths: list[str] = []
+        self._last_reap = 0.0
         if app is not None:
             app.after_request(self._after_request)
             app.teardown_request(self._teardown_request)
 
     # --- what the faces declared ----------------------------------------------------
     def add_namespace(self, ns_cls: type[FaceNamespace]) -> None:
+        if issubclass(ns_cls, StaffNamespace):
+            self._staff_paths.append(ns_cls.path)
         for name, topic in ns_cls.topics.items():
             if topic not in TOPICS:
                 raise ValueError(f"{ns_cls.__name__}: unknown topic {topic!r}")
@@ -173,7 +242,12 @@ class Broadcaster:
 
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
+            try:
+                first = self._queue.get(timeout=REAP_SECONDS)
+            except queue.Empty:
+                self._reap_safely()
+                continue
+            batch = [first]
             while len(batch) < PUSH_BATCH:
                 try:
                     batch.append(self._queue.get_nowait())
@@ -188,6 +262,8 @@ class Broadcaster:
                 for e in batch:
                     if not isinstance(e, _Unslotted):
                         self._slots.release()
+            if time.monotonic() - self._last_reap > REAP_SECONDS:
+                self._reap_safely()
 
     def _after_request(self, response):
         self._flush()
@@ -229,6 +305,9 @@ class Broadcaster:
 
     def _core_messages(self, event, windows: dict, tickets: dict) -> None:
         hall = self.hall
+        if isinstance(event, ev.SessionsEnded):
+            self._close_staff_sockets(event)
+            return  # not news for anyone: the sockets it concerns are gone
         payload = event.payload()
         if isinstance(event, ev.TicketCalled):
             called = hall.with_audio(
@@ -262,6 +341,48 @@ class Broadcaster:
             if event.window:
                 self.emit("ticket.window", payload, to=f"w{event.window}")
         self.emit("event", {"type": event.NAME, **payload})
+
+    # --- staff sockets end with their session ---------------------------------------
+    def _close_staff_sockets(self, event: ev.SessionsEnded) -> None:
+        rooms = [session_room(s) for s in event.session_ids] or [user_room(event.username)]
+        for path in self._staff_paths:
+            for room in rooms:
+                for sid in sio_compat.room_members(socketio, path, room):
+                    self._disconnect(sid, path)
+
+    def reap_sessions(self) -> int:
+        """Close staff sockets whose session expired or was ended elsewhere (another
+        process, the database edited); returns how many. Run by the push thread every
+        REAP_SECONDS in a served hall."""
+        self._last_reap = time.monotonic()
+        closed = 0
+        verdicts: dict[str, bool] = {}
+        for path in self._staff_paths:
+            for room in sio_compat.rooms_of(socketio, path):
+                if not room.startswith("session:"):
+                    continue
+                session_id = room.split(":", 1)[1]
+                if session_id not in verdicts:
+                    verdicts[session_id] = self.hall.auth.session_valid(session_id)
+                if verdicts[session_id]:
+                    continue
+                for sid in sio_compat.room_members(socketio, path, room):
+                    self._disconnect(sid, path)
+                    closed += 1
+        return closed
+
+    def _reap_safely(self) -> None:
+        try:
+            self.reap_sessions()
+        except Exception:
+            log.exception("closing the sockets of ended sessions failed")
+
+    @staticmethod
+    def _disconnect(sid: str, namespace: str) -> None:
+        try:
+            socketio.server.disconnect(sid, namespace=namespace)
+        except Exception:  # gone meanwhile
+            log.debug("disconnecting %s on %s failed", sid, namespace, exc_info=True)
 
     def emit(self, topic: str, data, to: str | None = None) -> None:
         for namespace, name in self._subscribers[topic]:

@@ -181,5 +181,15 @@ def m001_core(db):
     db["audit_log"].create_index(["at"])
 
 
+def m010_client_tickets(db):
+    """Tickets taken per client address per day and service, without a login: the daily
+    cap per client and the supervisors' warning about one client taking many."""
+    db["client_tickets"].create(
+        {"day": str, "address": str, "service": str, "issued": int},
+        pk=("day", "address", "service"),
+        not_null={"issued"},
+    )
+
+
 #: The core's migrations, in order (hall.db.migrate adds the faces' after them).
-CORE_MIGRATIONS = (m001_core,)
+CORE_MIGRATIONS = (m001_core, m010_client_tickets)

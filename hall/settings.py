@@ -118,6 +118,27 @@ SETTINGS: list[Setting] = [
         False,
         "Mark the session cookie Secure (set true when served over HTTPS).",
     ),
+    _s(
+        "security",
+        "allowed_origins",
+        [],
+        "Extra origins (scheme://host:port) whose pages may open Socket.IO connections; the "
+        "page's own host and hall.public_url are always allowed, any other origin is refused.",
+    ),
+    _s(
+        "security",
+        "ticket_daily_cap_per_client",
+        30,
+        "Tickets one client address may take per day without a login (kiosks in "
+        "rate_limit_exempt excepted); 0 = off.",
+    ),
+    _s(
+        "security",
+        "unusual_share",
+        0.2,
+        "Supervisors are warned when one client address takes at least this share of a "
+        "service's tickets of the day (and at least 5 of them).",
+    ),
     # [server]
     _s("server", "host", "127.0.0.1", "serve: listen address."),
     _s("server", "port", 5000, "serve: listen port."),
@@ -135,7 +156,7 @@ SETTINGS: list[Setting] = [
         "direct_websocket_writes",
         True,
         "Write each Socket.IO message to every WebSocket from the sending thread, without "
-        "blocking, instead of waking one writer thread per connection (hall/fanout.py; "
+        "blocking, instead of waking one writer thread per connection (hall/compat/fanout.py; "
         "a screen that stops reading is cut off and reconnects).",
     ),
     # [ratings]
@@ -161,6 +182,12 @@ SETTINGS: list[Setting] = [
     _s("voice", "chime", True, "Play a chime before each announcement."),
     _s("voice", "espeak", "espeak-ng", "espeak-ng executable."),
     _s("voice", "voice", "cmn-latn-pinyin", "espeak-ng voice (cmn-latn-pinyin reads Mandarin)."),
+    _s(
+        "voice",
+        "cache_files",
+        400,
+        "Call announcements kept on disk (about 0.6 MB each); the oldest are removed.",
+    ),
 ]
 
 BY_SECTION: dict[str, dict[str, Setting]] = {}

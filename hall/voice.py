@@ -140,8 +140,10 @@ class Voice:
         chime: bool = True,
         template: str = DEFAULT_TEMPLATE,
         espeak: str = "espeak-ng",
+        max_files: int = 400,
     ) -> None:
         self.cache_dir = os.path.abspath(os.fspath(cache_dir))
+        self.max_files = max(1, int(max_files))
         self.voice = voice
         self.speed = int(speed)
         self.repeat = max(1, int(repeat))
@@ -250,7 +252,24 @@ class Voice:
             except (OSError, VoiceError, wave.Error, subprocess.SubprocessError) as exc:
                 log.error("voice: rendering %r failed: %s", pinyin, exc)
                 return None
+        self._evict()
         return name
+
+    def _evict(self) -> None:
+        """Keep at most max_files announcements: the oldest go (a call's audio is needed
+        for seconds; a screen that asks again later gets it rendered anew)."""
+        try:
+            entries = [e for e in os.scandir(self.cache_dir) if _NAME_RE.fullmatch(e.name)]
+        except OSError:
+            return
+        if len(entries) <= self.max_files:
+            return
+        entries.sort(key=lambda e: e.stat().st_mtime)
+        for entry in entries[: len(entries) - self.max_files]:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
 
     # -- rendering --------------------------------------------------------
 

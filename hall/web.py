@@ -10,7 +10,7 @@ from .app import current_hall
 
 bp = Blueprint("web", __name__)
 
-NUMBER_RE = re.compile(r"[A-Z]\d{3,4}")
+NUMBER_RE = re.compile(r"[A-Z][0-9]{3,4}", re.ASCII)
 
 
 @bp.get("/")
@@ -30,8 +30,13 @@ def healthz():
 @bp.get("/audio/call/<number>/<int:window>.wav")
 def call_audio(number: str, window: int):
     """The spoken call, rendered once per phrase and cached (no path from the URL)."""
-    voice = current_hall().voice
+    hall = current_hall()
+    voice = hall.voice
     if voice is None or not NUMBER_RE.fullmatch(number) or not 0 < window < 10000:
+        abort(404)
+    # Only a call that was made today is rendered: an anonymous client cannot make the
+    # server render (and keep) announcements for numbers nobody called.
+    if not hall.engine.read.was_called(hall.store.db(), number, window):
         abort(404)
     name = voice.wav_for_call(number, window)
     path = voice.path_for(name) if name else None

@@ -447,11 +447,17 @@ def update_user(hall, username: str, data: dict, actor) -> dict:
         if password is not None:
             values["password_hash"] = hash_for(password)
             changes["password"] = "(已修改)"
+        ended = False
         if changes:
             db["users"].update(old["id"], values)
             if values.get("active") == 0 or password is not None:
                 # A locked-out or re-keyed account must log in again.
                 db.execute("DELETE FROM sessions WHERE user_id = ?", [old["id"]])
+            # Its open staff sockets are closed either way (a role change included): a
+            # socket that reconnects is checked again with the new role.
+            ended = values.get("active") == 0 or password is not None or "role" in changes
             hall.engine.audit(db, actor, "user_update", f"user:{username}", now, changes=changes)
         updated = user_json(db["users"].get(old["id"]))
+    if ended:  # after the commit: close the user's open staff sockets at once
+        hall.auth.announce_ended(username, (), "user_update")
     return updated

@@ -200,7 +200,13 @@ def report_xlsx(hall, start: date, end: date) -> bytes:
     head_font = Font(bold=True, color="FFFFFF")
     head_fill = PatternFill("solid", fgColor="0B4EA2")
 
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
     def put(ws, row, col, value, kind=None):
+        if isinstance(value, str):
+            # Control characters cannot be stored in XLSX: whatever a citizen or an admin
+            # once typed, the report is still written (without them).
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)
         cell = ws.cell(row=row, column=col, value=value)
         if isinstance(value, str):
             cell.data_type = "s"  # never a formula, whatever a citizen typed

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask_socketio import emit
 
-from hall.realtime import FaceNamespace
+from hall.realtime import StaffNamespace
 from hall.snapshots import snapshot
+from hall.vocabulary import MANAGER_ROLES
 
 
-class SupervisorNamespace(FaceNamespace):
+class SupervisorNamespace(StaffNamespace):
     path = "/supervisor"
+    roles = MANAGER_ROLES
     topics = {
         "called": "called",
         "queue": "queue",
@@ -19,9 +20,5 @@ class SupervisorNamespace(FaceNamespace):
         "event": "event",
     }
 
-    def on_connect(self, auth=None):
-        hall = current_app.extensions["hall"]
-        actor = hall.auth.actor()
-        if actor is None or not actor.is_manager:
-            return False
+    def connected(self, hall, auth=None) -> None:
         emit("snapshot", snapshot(hall))

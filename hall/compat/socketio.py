@@ -50,6 +50,14 @@ def room_members(socketio, namespace: str, room: str) -> list[str]:
         return []
 
 
+def rooms_of(socketio, namespace: str) -> list[str]:
+    """The rooms of a namespace in this process (python-socketio's manager.rooms)."""
+    try:
+        return [r for r in socketio.server.manager.rooms.get(namespace, {}) if r is not None]
+    except AttributeError:
+        return []
+
+
 def start_message_queue(socketio) -> None:
     """Subscribe to the message queue now, not at the first client's connect.
 

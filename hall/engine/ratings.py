@@ -25,9 +25,18 @@ class Ratings:
         score None records the ticket as unrated (the pad timed out); a later real
         rating (e.g. from the QR code) may still replace an unrated record.
         """
-        reasons = reasons or []
+        reasons = list(reasons or [])
         if score is not None and score not in (1, 2, 3, 4, 5):
             raise Invalid("评分须为1-5 (score must be 1-5)")
+        # One rule for every channel (pad, QR page): reasons come from ratings.reasons,
+        # and belong to a 差评 only (a free-text reason goes in the comment).
+        unknown = [r for r in reasons if r not in self.cfg.ratings["reasons"]]
+        if unknown:
+            raise Invalid(
+                f"未知的原因：{'、'.join(unknown)} (reasons must be from ratings.reasons)"
+            )
+        if score not in BAD_SCORES:
+            reasons = []
         if score in BAD_SCORES and not reasons and not comment.strip():
             raise Invalid("差评请选择或填写原因 (a bad rating needs a reason)")
 

@@ -18,7 +18,7 @@ import requests
 
 from hall.auth import create_user
 
-from ..conftest import PASSWORD, LiveServer
+from ..conftest import PASSWORD, TEST_CONFIG, LiveServer
 from .conftest import PARAM_RE, login, op_id, operations, rows
 
 
@@ -247,6 +247,8 @@ def hostile(app, hall, clock):
     boss = login(app, "sec_boss", "supervisor")
     kiosk = app.test_client()
     ok = (200, 201)
+    # Rating reasons come from the config (ratings.reasons): a hostile one is set there.
+    hall.cfg.ratings["reasons"] = [*hall.cfg.ratings["reasons"], P("rs")]
 
     def must(r):
         assert r.status_code in ok, r.get_json()
@@ -726,7 +728,10 @@ def Q(tag: str) -> str:
 
 @pytest.mark.browser
 def test_live_pages_in_chromium_never_inject_markup(tmp_path, browser):
-    server = LiveServer(tmp_path).start()
+    from hall.config import load
+
+    reasons = [*load(TEST_CONFIG).ratings["reasons"], Q("rs")]  # config text, hostile too
+    server = LiveServer(tmp_path, settings={"ratings": {"reasons": reasons}}).start()
     url = server.url
     try:
         admin = server.session("br_admin", "admin")

@@ -130,7 +130,9 @@ def test_text_typed_by_a_citizen_never_becomes_a_formula(hall, clock, boss):
     hall.engine.call_next(1, LI)
     at(clock, 9, 5)
     hall.engine.finish(tid, LI)
-    hall.engine.rate(tid, 1, ['=HYPERLINK("http://evil","x")'])
+    formula = '=HYPERLINK("http://evil","x")'
+    hall.cfg.ratings["reasons"] = [*hall.cfg.ratings["reasons"], formula]  # config text
+    hall.engine.rate(tid, 1, [formula])
     row = csv_rows(boss, "")[0]
     assert row["差评原因"] == '\'=HYPERLINK("http://evil","x")'
     wb = load_workbook(io.BytesIO(boss.get("/api/export/report.xlsx").data))
