@@ -8,8 +8,8 @@ from . import issuing, stats
 from .app import current_hall
 from .auth import require
 from .errors import Forbidden, Invalid, NotFound
-from .validate import date_arg, field, json_body, string_list
-from .vocabulary import MANAGER_ROLES, STAFF_ROLES
+from .validate import choice_arg, date_arg, field, json_body, string_list, text_arg
+from .vocabulary import MANAGER_ROLES, STAFF_ROLES, TICKET_STATUSES
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -89,18 +89,18 @@ def ticket_by_token(token: str):
 def list_tickets():
     """Staff look-up: by number today (导办台), or the day's tickets. No tokens."""
     db, read = _db(), _read()
-    day = date_arg("date", None) if request.args.get("date") else None
+    day = date_arg("date", None)
     day_key = day.isoformat() if day else read.today()
-    number = (request.args.get("number") or "").strip().upper()
-    status = request.args.get("status")
+    number = (text_arg("number", 8) or "").upper()
+    status = choice_arg("status", TICKET_STATUSES)
     sql = "SELECT * FROM tickets WHERE day = ?"
     params: list = [day_key]
     if number:
         sql += " AND number = ?"
-        params.append(number[:8])
+        params.append(number)
     if status:
         sql += " AND status = ?"
-        params.append(status[:16])
+        params.append(status)
     sql += " ORDER BY id DESC LIMIT 500"
     return jsonify([read.ticket_json(db, t, staff=True) for t in db.query(sql, params)])
 
