@@ -21,6 +21,7 @@ from hall.apispec import (
     query,
     ref,
     string,
+    text,
     values,
 )
 
@@ -69,7 +70,7 @@ SCHEMAS = {
     ),
     "Book": body(
         {
-            "service": string(32, description="a service code"),
+            "service": text(32, blank=False, description="a service code"),
             "date": BOOKABLE_DAY,
             "slot": values(
                 "appointments.openapi:slot_starts",

@@ -143,11 +143,12 @@ def _part() -> dict:
             "The pad's countdown ran out",
             json_response(obj({"recorded": integer(0), "state": ref("PadState")})),
             body="Empty",
+            body_required=True,
             params=[P_WINDOW],
             errors=(403, 404),
             tags=TAGS,
-            description="Content-Type must be application/json (an empty JSON object or no "
-            "body at all).",
+            description="Content-Type must be application/json: send {} (a cross-site form "
+            "cannot).",
         ),
     )
     return part.build()

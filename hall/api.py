@@ -105,7 +105,17 @@ def list_tickets():
     return jsonify([read.ticket_json(db, t, staff=True) for t in db.query(sql, params)])
 
 
-@bp.post("/tickets/<int:ticket_id>/<action>")
+def _any(names) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+# The actions are named in the rule, so another route under the same prefix (a face's
+# /api/tickets/<token>/qr.png) answers 405 with its own Allow header, not 401 or 404.
+TICKET_ACTIONS = ("recall", "start", "no-show", "requeue", "finish", "cancel", "transfer")
+WINDOW_ACTIONS = ("open", "pause", "close", "call-next")
+
+
+@bp.post(f"/tickets/<int:ticket_id>/<any({_any(TICKET_ACTIONS)}):action>")
 @require(*STAFF_ROLES)
 def ticket_action(ticket_id: int, action: str):
     engine, actor = current_hall().engine, g.actor
@@ -187,7 +197,7 @@ def windows():
     return jsonify([read.window_json(db, w) for w in read.windows(db)])
 
 
-@bp.post("/windows/<int:number>/<action>")
+@bp.post(f"/windows/<int:number>/<any({_any(WINDOW_ACTIONS)}):action>")
 @require(*STAFF_ROLES)
 def window_action(number: int, action: str):
     engine, actor = current_hall().engine, g.actor

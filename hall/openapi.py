@@ -173,7 +173,7 @@ BODIES: dict = {
     "Transfer": {
         **body(
             {
-                "service": string(32, description="转办: to the head of this service's queue"),
+                "service": text(32, description="转办: to the head of this service's queue"),
                 "window": integer(1, 9999, description="转窗: to this window"),
                 "note": text(500),
             }
@@ -186,7 +186,7 @@ BODIES: dict = {
 }
 
 ISSUE_FIELDS = {
-    "service": string(32, description="service code"),
+    "service": text(32, description="service code"),
     "priority": boolean(description="绿色通道: staff only, needs priority_reason"),
     "priority_reason": text(200),
     "kiosk": values(
