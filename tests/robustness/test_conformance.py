@@ -18,8 +18,8 @@ Deterministic: derandomized hypothesis, a bounded number of examples per operati
 example database. The same checks from the command line against a running hall are in
 docs/security.md.
 
-Two rules JSON Schema cannot say are kept out of the generated data (filter hooks below)
-and stated in the operations' descriptions: `to` is not before `from` (and, for figures
+Two rules JSON Schema cannot say are kept out of the generated data (filter hooks in
+st_hooks.py, also for the command line) and stated in the operations' descriptions: `to` is not before `from` (and, for figures
 and exports, at most 366 days after it); an admin window body does not name a service
 both primary and secondary.
 """
@@ -29,7 +29,6 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
-from datetime import date
 from pathlib import Path
 
 import schemathesis
@@ -41,6 +40,7 @@ from hall.auth import create_user, hash_password
 from hall.clock import FrozenClock
 
 from ..conftest import PASSWORD, TEST_CONFIG, local
+from . import st_hooks  # noqa: F401  (registers the filter hooks)
 
 CHECKS = schemathesis.checks.CHECKS.get_by_names(
     [
@@ -54,7 +54,6 @@ CHECKS = schemathesis.checks.CHECKS.get_by_names(
 )
 EXAMPLES = 25
 ADMIN = "st_admin"
-RANGE_LIMITS = {"/api/stats": 366, "/api/export/tickets.csv": 366, "/api/export/report.xlsx": 366}
 
 
 def _make_app(tmp_dir):
@@ -91,45 +90,6 @@ schema = schemathesis.openapi.from_wsgi(
         {"generation": {"with-security-parameters": False, "database": "none"}}
     ),
 )
-
-
-# --- what JSON Schema cannot say -----------------------------------------------------
-def _day(value):
-    try:
-        return date.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        return None
-
-
-@schemathesis.hook("filter_query")
-def range_in_order(ctx, query):
-    """from <= to (and at most 366 days apart where the operation says so)."""
-    if not query:
-        return True
-    start, end = _day(query.get("from")), _day(query.get("to"))
-    path = ctx.operation.path if ctx.operation is not None else ""
-    if path in RANGE_LIMITS and end is None and start is not None and "to" not in query:
-        return True  # to defaults to from
-    if path in RANGE_LIMITS and start is None and end is not None and "from" not in query:
-        return False  # from defaults to today: the order depends on the clock
-    if start is not None and end is not None:
-        if end < start:
-            return False
-        if path in RANGE_LIMITS and (end - start).days > RANGE_LIMITS[path]:
-            return False
-    return True
-
-
-@schemathesis.hook("filter_body")
-def window_services_apart(ctx, body):
-    """A window's body does not name a service both primary and secondary."""
-    path = ctx.operation.path if ctx.operation is not None else ""
-    if not path.startswith("/api/admin/windows") or not isinstance(body, dict):
-        return True
-    primary, secondary = body.get("services"), body.get("secondary")
-    if isinstance(primary, list) and isinstance(secondary, list):
-        return not set(map(str, primary)) & set(map(str, secondary))
-    return True
 
 
 # --- who asks --------------------------------------------------------------------------
