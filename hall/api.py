@@ -222,8 +222,9 @@ def window_action(number: int, action: str):
 def get_stats():
     hall = current_hall()
     today = hall.hours.local(hall.clock.now()).date()
-    start = date_arg("from", today)
-    end = date_arg("to", start)
+    start, end = date_arg("from", None), date_arg("to", None)
+    start = start or end or today  # only `to`: that one day
+    end = end or start
     if end < start:
         raise Invalid("to 不能早于 from (to is before from)")
     if (end - start).days > 366:

@@ -134,7 +134,7 @@ P_TOKEN = path_param("token", string(64))
 P_WINDOW = path_param("number", integer(0, MAX_ID))
 P_CODE = path_param("code", string(32))
 
-Q_FROM = query("from", DATE, description="first day (default today)")
+Q_FROM = query("from", DATE, description="first day (default today; with only `to`, `to`)")
 Q_TO = query(
     "to", DATE, description="last day (default from); not before from, at most 366 days after"
 )

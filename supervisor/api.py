@@ -25,8 +25,11 @@ def date_range(default_days: int = 1) -> tuple[date, date]:
     today = hall.hours.local(hall.clock.now()).date()
     from datetime import timedelta
 
-    start = date_arg("from", today - timedelta(days=default_days - 1))
-    end = date_arg("to", today if "from" not in request.args else start)
+    start, end = date_arg("from", None), date_arg("to", None)
+    if start is None:  # the last default_days days up to `to` (default today)
+        end = end or today
+        start = end - timedelta(days=default_days - 1)
+    end = end or start
     if end < start:
         raise Invalid("to 不能早于 from (to is before from)")
     if (end - start).days > MAX_DAYS:

@@ -179,7 +179,11 @@ def _part() -> dict:
             params=[
                 {**Q_FROM, "description": "first day (default: no limit)"},
                 {**Q_TO, "description": "last day (default: no limit)"},
-                query("ticket", string(20), description="ticket number or id"),
+                query(
+                    "ticket",
+                    string(20, pattern="^(#[0-9]{1,11}|[0-9]{1,12}|[A-Za-z][0-9]{1,4})?$"),
+                    description="ticket number (A001) or id (123, #123)",
+                ),
                 query("user", string(64)),
                 query("action", string(32)),
                 query("limit", integer(1, 2000)),

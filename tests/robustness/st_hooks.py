@@ -28,10 +28,6 @@ def range_in_order(ctx, query):
         return True
     start, end = _day(query.get("from")), _day(query.get("to"))
     path = ctx.operation.path if ctx.operation is not None else ""
-    if path in RANGE_LIMITS and end is None and start is not None and "to" not in query:
-        return True  # to defaults to from
-    if path in RANGE_LIMITS and start is None and end is not None and "from" not in query:
-        return False  # from defaults to today: the order depends on the clock
     if start is not None and end is not None:
         if end < start:
             return False
