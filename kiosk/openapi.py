@@ -79,6 +79,7 @@ def _part() -> dict:
             json_response(array(ref("Printer"))),
             roles=MANAGERS,
             params=[query("check", FLAG, description="ask every printer first")],
+            errors=(400,),
             tags=TAGS,
         ),
     )
