@@ -20,4 +20,5 @@ FACE = Face(
     check_config="appointments.booking:check_settings",
     setup="appointments.booking:Bookings.for_app",
     figures={"appointments": "appointments.stats:appointment_stats"},
+    openapi="appointments.openapi:PART",
 )

@@ -11,10 +11,10 @@ from hall import issuing
 from hall.app import current_hall
 from hall.auth import require
 from hall.errors import Invalid
-from hall.validate import date_arg, field, json_body
+from hall.validate import choice_arg, date_arg, field, json_body, text_arg
 from hall.vocabulary import STAFF_ROLES
 
-from .booking import Bookings, normalize_code
+from .booking import STATUSES, Bookings, normalize_code
 
 bp = Blueprint("appointments_api", __name__, url_prefix="/api")
 TOO_MANY = "操作过于频繁，请稍后再试 (too many requests from this address)"
@@ -46,10 +46,10 @@ def _required_date(name: str) -> date:
 
 @bp.get("/appointments/slots")
 def slots():
-    service = (request.args.get("service") or "").strip()
+    service = text_arg("service", 32)
     if not service:
         raise Invalid("缺少参数service (missing 'service')")
-    return jsonify(bookings().slots(service[:32], _required_date("date")))
+    return jsonify(bookings().slots(service, _required_date("date")))
 
 
 @bp.get("/appointments/days")
@@ -85,8 +85,8 @@ def staff_list():
     """Staff: one day's bookings (names shown, phone numbers masked)."""
     hall = current_hall()
     day = date_arg("date", hall.hours.local(hall.clock.now()).date())
-    service = (request.args.get("service") or "").strip()[:32] or None
-    status = (request.args.get("status") or "").strip()[:16] or None
+    service = text_arg("service", 32)
+    status = choice_arg("status", STATUSES)
     db = hall.store.db()
     rows = bookings().list(day, service, status)
     return jsonify([bookings().to_json(db, r, full_name=True) for r in rows])

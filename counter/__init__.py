@@ -14,4 +14,5 @@ FACE = Face(
     settings=SETTINGS,
     subscribers=("counter.pad:schedule_sweeps",),
     routes=("counter.pad:routes",),
+    openapi="counter.openapi:PART",
 )

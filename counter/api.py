@@ -106,6 +106,7 @@ def pad_rate(number: int):
 def pad_timeout(number: int):
     """The pad's countdown ran out: record unrated whatever is due (the server decides)."""
     _pad_guard()
+    json_body()  # nothing to read, but a body must be JSON (an empty one is fine)
     hall = current_hall()
     _pad_state(number)
     recorded = pad.sweep(hall)

@@ -9,8 +9,8 @@ from .app import current_hall
 from .auth import require
 from .errors import Forbidden, Invalid, NotFound
 from .snapshots import public_window
-from .validate import date_arg, field, json_body, string_list
-from .vocabulary import MANAGER_ROLES, STAFF_ROLES
+from .validate import choice_arg, date_arg, field, json_body, string_list, text_arg
+from .vocabulary import MANAGER_ROLES, STAFF_ROLES, TICKET_STATUSES
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -90,23 +90,33 @@ def ticket_by_token(token: str):
 def list_tickets():
     """Staff look-up: by number today (导办台), or the day's tickets. No tokens."""
     db, read = _db(), _read()
-    day = date_arg("date", None) if request.args.get("date") else None
+    day = date_arg("date", None)
     day_key = day.isoformat() if day else read.today()
-    number = (request.args.get("number") or "").strip().upper()
-    status = request.args.get("status")
+    number = (text_arg("number", 8) or "").upper()
+    status = choice_arg("status", TICKET_STATUSES)
     sql = "SELECT * FROM tickets WHERE day = ?"
     params: list = [day_key]
     if number:
         sql += " AND number = ?"
-        params.append(number[:8])
+        params.append(number)
     if status:
         sql += " AND status = ?"
-        params.append(status[:16])
+        params.append(status)
     sql += " ORDER BY id DESC LIMIT 500"
     return jsonify([read.ticket_json(db, t, staff=True) for t in db.query(sql, params)])
 
 
-@bp.post("/tickets/<int:ticket_id>/<action>")
+def _any(names) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+# The actions are named in the rule, so another route under the same prefix (a face's
+# /api/tickets/<token>/qr.png) answers 405 with its own Allow header, not 401 or 404.
+TICKET_ACTIONS = ("recall", "start", "no-show", "requeue", "finish", "cancel", "transfer")
+WINDOW_ACTIONS = ("open", "pause", "close", "call-next")
+
+
+@bp.post(f"/tickets/<int:ticket_id>/<any({_any(TICKET_ACTIONS)}):action>")
 @require(*STAFF_ROLES)
 def ticket_action(ticket_id: int, action: str):
     engine, actor = current_hall().engine, g.actor
@@ -194,7 +204,7 @@ def windows():
     return jsonify(rows)
 
 
-@bp.post("/windows/<int:number>/<action>")
+@bp.post(f"/windows/<int:number>/<any({_any(WINDOW_ACTIONS)}):action>")
 @require(*STAFF_ROLES)
 def window_action(number: int, action: str):
     engine, actor = current_hall().engine, g.actor
@@ -219,8 +229,9 @@ def window_action(number: int, action: str):
 def get_stats():
     hall = current_hall()
     today = hall.hours.local(hall.clock.now()).date()
-    start = date_arg("from", today)
-    end = date_arg("to", start)
+    start, end = date_arg("from", None), date_arg("to", None)
+    start = start or end or today  # only `to`: that one day
+    end = end or start
     if end < start:
         raise Invalid("to 不能早于 from (to is before from)")
     if (end - start).days > 366:

@@ -37,4 +37,5 @@ FACE = Face(
             "printer.cli:run",
         ),
     ),
+    openapi="kiosk.openapi:PART",
 )

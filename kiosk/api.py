@@ -6,11 +6,12 @@ import io
 import logging
 
 import qrcode
-from flask import Blueprint, g, jsonify, request, send_file
+from flask import Blueprint, g, jsonify, send_file
 
 from hall.app import current_hall
 from hall.auth import require
 from hall.errors import Conflict, Invalid, NotFound
+from hall.validate import field, flag_arg, json_body
 from hall.vocabulary import MANAGER_ROLES, STAFF_ROLES
 
 from . import printing
@@ -57,7 +58,7 @@ def printers():
     """[{kiosk, name, driver, status, status_name, last_error, checked_at, paper_low}];
     `?check=1` asks every printer first (takes up to 2 × the printer timeout)."""
     hall = current_hall()
-    if request.args.get("check") in ("1", "true"):
+    if flag_arg("check"):
         printing.check_all(hall)
     return jsonify(printing.printers_of(hall).statuses())
 
@@ -100,8 +101,6 @@ def book_qr(code: str):
 def reprint(ticket_id: int):
     """补打: print a ticket again. `{"kiosk": id}` picks the printer (a kiosk id or
     "default"); else the ticket's own kiosk, else "default"."""
-    from hall.validate import field, json_body
-
     hall = current_hall()
     data = json_body()
     wanted = field(data, "kiosk", str, max_len=32)

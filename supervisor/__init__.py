@@ -23,4 +23,5 @@ FACE = Face(
         ),
     ),
     demo="supervisor.cli:demo_seed",
+    openapi="supervisor.openapi:PART",
 )

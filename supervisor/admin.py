@@ -12,71 +12,16 @@ import json
 import re
 
 from hall import events as ev
+from hall import validate as v
 from hall.auth import MIN_PASSWORD, USERNAME_RE, hash_password
 from hall.clock import to_iso
 from hall.errors import Conflict, Forbidden, Invalid, NotFound
-from hall.validate import is_kind
+from hall.validate import MISSING as _MISSING
 from hall.vocabulary import STAFF_ROLES
 
 CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,16}")
 PREFIX_RE = re.compile(r"[A-Z]")
 ROLE_CN = {"clerk": "窗口人员", "supervisor": "主管", "admin": "管理员"}
-
-_MISSING = object()
-
-
-def _get(data: dict, name: str, kind, *, required=False, label=None):
-    label = label or name
-    value = data.get(name, _MISSING)
-    if value is _MISSING or value is None:
-        if required:
-            raise Invalid(f"请填写{label} (missing field {name!r})")
-        return _MISSING
-    if not is_kind(value, kind):
-        raise Invalid(f"{label}类型错误 ({name!r} must be {kind.__name__})")
-    return value
-
-
-def _text(data, name, label, *, required=False, max_len=50, blank_ok=False):
-    value = _get(data, name, str, required=required, label=label)
-    if value is _MISSING:
-        return value
-    value = value.strip()
-    if not value and not blank_ok:
-        raise Invalid(f"{label}不能为空 ({name!r} is empty)")
-    if len(value) > max_len:
-        raise Invalid(f"{label}最多{max_len}字 ({name!r} longer than {max_len})")
-    return value
-
-
-def _number(data, name, label, kind, lo, hi, *, required=False):
-    value = _get(data, name, kind, required=required, label=label)
-    if value is _MISSING:
-        return value
-    if not lo <= value <= hi:
-        raise Invalid(f"{label}须在{lo}到{hi}之间 ({name!r} must be {lo}..{hi})")
-    return value
-
-
-def _str_list(data, name, label, *, max_items=30, max_len=50):
-    value = _get(data, name, list, label=label)
-    if value is _MISSING:
-        return value
-    if len(value) > max_items:
-        raise Invalid(f"{label}最多{max_items}项 ({name!r}: at most {max_items} items)")
-    out = []
-    for item in value:
-        if not isinstance(item, str) or not item.strip() or len(item.strip()) > max_len:
-            raise Invalid(f"{label}须为文字列表 ({name!r} must be a list of short strings)")
-        if item.strip() not in out:
-            out.append(item.strip())
-    return out
-
-
-def _unknown(data: dict, allowed: set[str]) -> None:
-    extra = sorted(set(data) - allowed)
-    if extra:
-        raise Invalid(f"未知字段{', '.join(extra)} (unknown fields {extra})")
 
 
 def _changes(old: dict, new: dict) -> dict:
@@ -119,21 +64,23 @@ def list_services(hall) -> list[dict]:
 
 
 def _service_values(data: dict, creating: bool) -> dict:
-    _unknown(data, SERVICE_FIELDS if creating else SERVICE_FIELDS - {"code"})
+    v.unknown_fields(data, SERVICE_FIELDS if creating else SERVICE_FIELDS - {"code"})
     values = {
-        "name": _text(data, "name", "业务名称", required=creating),
-        "department": _text(data, "department", "部门", required=creating),
-        "prefix": _text(data, "prefix", "号码字母", required=creating, max_len=1),
-        "target_wait_minutes": _number(data, "target_wait_minutes", "目标等候分钟", int, 0, 600),
-        "daily_quota": _number(data, "daily_quota", "每日限号", int, 0, 100000),
-        "service_minutes": _number(data, "service_minutes", "平均办理分钟", float, 0, 600),
-        "matters": _str_list(data, "matters", "事项"),
-        "active": _get(data, "active", bool, label="启用"),
-        "sort": _number(data, "sort", "排序", int, -100000, 100000),
+        "name": v.text(data, "name", "业务名称", required=creating),
+        "department": v.text(data, "department", "部门", required=creating),
+        "prefix": v.text(data, "prefix", "号码字母", required=creating, max_len=1),
+        "target_wait_minutes": v.number(data, "target_wait_minutes", "目标等候分钟", int, 0, 600),
+        "daily_quota": v.number(data, "daily_quota", "每日限号", int, 0, 100000),
+        "service_minutes": v.number(data, "service_minutes", "平均办理分钟", float, 0, 600),
+        "matters": v.string_list(
+            data, "matters", label="事项", max_items=30, max_len=50, unique=True, default=_MISSING
+        ),
+        "active": v.field(data, "active", bool, label="启用", default=_MISSING),
+        "sort": v.number(data, "sort", "排序", int, -100000, 100000),
     }
     if values["prefix"] is not _MISSING and not PREFIX_RE.fullmatch(values["prefix"]):
         raise Invalid("号码字母须为一个大写字母A-Z (prefix must be one letter A-Z)")
-    values = {k: v for k, v in values.items() if v is not _MISSING}
+    values = {k: x for k, x in values.items() if x is not _MISSING}
     if "matters" in values:
         values["matters"] = json.dumps(values["matters"], ensure_ascii=False)
     if "active" in values:
@@ -144,7 +91,7 @@ def _service_values(data: dict, creating: bool) -> dict:
 
 
 def create_service(hall, data: dict, actor) -> dict:
-    code = _text(data, "code", "业务代码", required=True, max_len=16)
+    code = v.text(data, "code", "业务代码", required=True, max_len=16)
     if not CODE_RE.fullmatch(code):
         raise Invalid("业务代码须为1-16位字母数字 (code: 1-16 letters/digits)")
     values = _service_values(data, creating=True)
@@ -217,14 +164,30 @@ def list_windows(hall) -> list[dict]:
 
 
 def _window_values(db, data: dict, creating: bool, current: dict | None = None) -> dict:
-    _unknown(data, WINDOW_FIELDS if creating else WINDOW_FIELDS - {"number"})
+    v.unknown_fields(data, WINDOW_FIELDS if creating else WINDOW_FIELDS - {"number"})
     values = {
-        "name": _text(data, "name", "窗口名称", required=False),
-        "services": _str_list(data, "services", "主办业务"),
-        "secondary": _str_list(data, "secondary", "兼办业务"),
-        "active": _get(data, "active", bool, label="启用"),
+        "name": v.text(data, "name", "窗口名称", required=False),
+        "services": v.string_list(
+            data,
+            "services",
+            label="主办业务",
+            max_items=30,
+            max_len=50,
+            unique=True,
+            default=_MISSING,
+        ),
+        "secondary": v.string_list(
+            data,
+            "secondary",
+            label="兼办业务",
+            max_items=30,
+            max_len=50,
+            unique=True,
+            default=_MISSING,
+        ),
+        "active": v.field(data, "active", bool, label="启用", default=_MISSING),
     }
-    values = {k: v for k, v in values.items() if v is not _MISSING}
+    values = {k: x for k, x in values.items() if x is not _MISSING}
     primary = values.get("services", (current or {}).get("services", []))
     secondary = values.get("secondary", (current or {}).get("secondary", []))
     if creating or "services" in values or "secondary" in values:
@@ -236,7 +199,10 @@ def _window_values(db, data: dict, creating: bool, current: dict | None = None) 
             raise Invalid(f"没有这些业务：{', '.join(unknown)} (unknown services {unknown})")
         overlap = sorted(set(primary) & set(secondary))
         if overlap:
-            raise Invalid(f"{', '.join(overlap)}已是主办业务 ({overlap} already primary)")
+            message = f"{', '.join(overlap)}已是主办业务 ({overlap} already primary)"
+            if "services" in values and "secondary" in values:
+                raise Invalid(message)  # the body contradicts itself
+            raise Conflict(message)  # the body against the window's current services
         values["services"], values["secondary"] = primary, secondary
     return values
 
@@ -259,7 +225,7 @@ def _publish_window(hall, db, number: int, actor, now) -> None:
 def create_window(hall, data: dict, actor) -> dict:
     from hall.sync import set_window_services
 
-    number = _number(data, "number", "窗口号", int, 1, 9999, required=True)
+    number = v.number(data, "number", "窗口号", int, 1, 9999, required=True)
     now = hall.clock.now()
     with hall.store.write() as db:
         if list(db.query("SELECT 1 FROM windows WHERE number = ?", [number])):
@@ -344,16 +310,18 @@ def list_users(hall) -> list[dict]:
 
 
 def _user_values(db, data: dict, creating: bool) -> dict:
-    _unknown(data, USER_FIELDS if creating else USER_FIELDS - {"username"})
+    v.unknown_fields(data, USER_FIELDS if creating else USER_FIELDS - {"username"})
     values = {
-        "role": _get(data, "role", str, required=creating, label="角色"),
-        "display_name": _text(data, "display_name", "姓名", max_len=32, blank_ok=True),
-        "staff_no": _text(data, "staff_no", "工号", max_len=32, blank_ok=True),
-        "windows": _get(data, "windows", list, label="可用窗口"),
-        "active": _get(data, "active", bool, label="启用"),
-        "password": _get(data, "password", str, required=creating, label="密码"),
+        "role": v.field(data, "role", str, required=creating, label="角色", default=_MISSING),
+        "display_name": v.text(data, "display_name", "姓名", max_len=32, blank_ok=True),
+        "staff_no": v.text(data, "staff_no", "工号", max_len=32, blank_ok=True),
+        "windows": v.field(data, "windows", list, label="可用窗口", default=_MISSING),
+        "active": v.field(data, "active", bool, label="启用", default=_MISSING),
+        "password": v.field(
+            data, "password", str, required=creating, label="密码", default=_MISSING
+        ),
     }
-    values = {k: v for k, v in values.items() if v is not _MISSING}
+    values = {k: x for k, x in values.items() if x is not _MISSING}
     if "role" in values and values["role"] not in STAFF_ROLES:
         raise Invalid(f"角色须为{'/'.join(STAFF_ROLES)} (role must be one of {STAFF_ROLES})")
     if "password" in values:
@@ -383,7 +351,7 @@ def _audit_user_values(values: dict) -> dict:
 
 
 def create_user(hall, data: dict, actor) -> dict:
-    username = _get(data, "username", str, required=True, label="用户名")
+    username = v.field(data, "username", str, required=True, label="用户名", default=_MISSING)
     if not USERNAME_RE.fullmatch(username):
         raise Invalid("用户名须为2-32位字母数字 (username: 2-32 letters/digits/._-)")
     now = hall.clock.now()

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, g, jsonify, request
 from hall.app import current_hall
 from hall.auth import require
 from hall.errors import Invalid
-from hall.validate import date_arg, field, json_body
+from hall.validate import date_arg, field, flag_arg, int_arg, json_body, text_arg
 
 from . import admin, audit, board, export, followup
 
@@ -25,8 +25,11 @@ def date_range(default_days: int = 1) -> tuple[date, date]:
     today = hall.hours.local(hall.clock.now()).date()
     from datetime import timedelta
 
-    start = date_arg("from", today - timedelta(days=default_days - 1))
-    end = date_arg("to", today if "from" not in request.args else start)
+    start, end = date_arg("from", None), date_arg("to", None)
+    if start is None:  # the last default_days days up to `to` (default today)
+        end = end or today
+        start = end - timedelta(days=default_days - 1)
+    end = end or start
     if end < start:
         raise Invalid("to 不能早于 from (to is before from)")
     if (end - start).days > MAX_DAYS:
@@ -35,33 +38,11 @@ def date_range(default_days: int = 1) -> tuple[date, date]:
 
 
 def optional_range() -> tuple[date | None, date | None]:
-    start = date_arg("from", None) if request.args.get("from") else None
-    end = date_arg("to", None) if request.args.get("to") else None
+    start = date_arg("from", None)
+    end = date_arg("to", None)
     if start and end and end < start:
         raise Invalid("to 不能早于 from (to is before from)")
     return start, end
-
-
-def int_arg(name: str, default: int, lo: int, hi: int) -> int:
-    raw = request.args.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise Invalid(f"参数{name}须为整数 ({name!r} must be an integer)") from None
-    if not lo <= value <= hi:
-        raise Invalid(f"参数{name}须在{lo}到{hi}之间 ({name!r} must be {lo}..{hi})")
-    return value
-
-
-def flag_arg(name: str) -> bool:
-    raw = request.args.get(name, "")
-    if raw in ("", "0", "false"):
-        return False
-    if raw in ("1", "true"):
-        return True
-    raise Invalid(f"参数{name}须为0或1 ({name!r} must be 0 or 1)")
 
 
 def _download(data: bytes, mimetype: str, filename: str) -> Response:
@@ -96,17 +77,15 @@ def export_report_xlsx():
 @bp.get("/ratings")
 @require(*MANAGERS)
 def ratings():
-    raw_status = (request.args.get("status") or "").strip()
-    statuses = tuple(s for s in raw_status.split(",") if s) if raw_status else ()
+    raw_status = request.args.get("status") or ""
+    statuses = tuple(s for s in raw_status.split(",") if s)
     for s in statuses:
         if s not in followup.STATUSES:
             raise Invalid(
                 f"status须为{'/'.join(followup.STATUSES)} (status must be one of "
                 f"{followup.STATUSES})"
             )
-    service = (request.args.get("service") or "").strip() or None
-    if service and len(service) > 32:
-        raise Invalid("service过长 (service too long)")
+    service = text_arg("service", 32)
     start, end = optional_range()
     items = followup.list_ratings(
         current_hall(),
