@@ -105,8 +105,12 @@ def test_lobby_face_gets_every_part_it_declares(lobby_app):
     # the core validates the option it declared
     bad = client.post("/api/tickets", json={"service": "SB", "lobby_note": "x" * 21})
     assert bad.status_code == 400
-    # its endpoint
+    # its endpoint, described in the served OpenAPI document with the option it declared
     assert client.get("/api/lobby").get_json() == {"title": "东门入口", "issued": 1}
+    doc = client.get("/api/openapi.json").get_json()
+    assert "/api/lobby" in doc["paths"]
+    body = doc["paths"]["/api/tickets"]["post"]["requestBody"]["content"]["application/json"]
+    assert "lobby_note" in json.dumps(body) or "lobby_note" in json.dumps(doc["components"])
 
 
 def test_an_unknown_setting_of_the_face_stops_start_up(tmp_path):
