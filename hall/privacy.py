@@ -126,8 +126,6 @@ def last_purge(hall, db=None) -> str | None:
     """When personal data was last purged (hall-local ISO), or None."""
     db = db or hall.store.db()
     rows = list(
-        db.query(
-            "SELECT at FROM audit_log WHERE action = 'privacy_purge' ORDER BY id DESC LIMIT 1"
-        )
+        db.query("SELECT at FROM audit_log WHERE action = 'privacy_purge' ORDER BY id DESC LIMIT 1")
     )
     return hall.engine.read.local_iso(rows[0]["at"]) if rows else None

@@ -60,6 +60,7 @@ class Scheduler:
         self.jobs = [j for j in jobs if j.at]
         self._done: set[tuple[str, str]] = set()  # (job, day) known done
         self._lock = threading.Lock()
+        self._run_lock = threading.Lock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
@@ -80,6 +81,10 @@ class Scheduler:
         hall = self._hall()
         if hall is None:
             return []
+        with self._run_lock:
+            return self._run_due(hall)
+
+    def _run_due(self, hall) -> list[str]:
         ran = []
         for job, day in self.due(hall):
             self._done.add((job.name, day))

@@ -182,7 +182,7 @@ SETTINGS: list[Setting] = [
         "backup",
         "dir",
         "",
-        "Folder for backups (python -m hall backup, and the daily one); \"\" = backups/ beside "
+        'Folder for backups (python -m hall backup, and the daily one); "" = backups/ beside '
         "the database.",
     ),
     _s("backup", "keep", 7, "Backups kept in the folder; older ones are deleted."),
@@ -190,7 +190,7 @@ SETTINGS: list[Setting] = [
         "backup",
         "at",
         "02:30",
-        "Daily backup time HH:MM (hall timezone), run by the server; \"\" = no daily backup.",
+        'Daily backup time HH:MM (hall timezone), run by the server; "" = no daily backup.',
     ),
     # [privacy]
     _s(
@@ -204,7 +204,7 @@ SETTINGS: list[Setting] = [
         "privacy",
         "at",
         "02:15",
-        "Daily time HH:MM (hall timezone) the server erases expired personal data; \"\" = "
+        'Daily time HH:MM (hall timezone) the server erases expired personal data; "" = '
         "only by python -m hall purge.",
     ),
     # [ratings]
