@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template
 from hall.app import current_hall
 from hall.interfaces import PRINTERS
 
-from . import pad
+from . import pad, pairing
 from .state import signed_in_window, user_info, window_state, windows_for
 
 bp = Blueprint(
@@ -155,10 +155,18 @@ def pad_page(number: int):
     hall = current_hall()
     if not 0 < number < 100_000:
         abort(404)
-    pad.sweep(hall)
     state = pad.pad_state(hall, number)
     if state is None:
         abort(404)
+    device = pairing.device_of(hall)
+    if device is None or device["window"] != number:
+        # Not (or not here) a paired pad: the pairing form (counter/pads_pages.py).
+        from .pads_pages import pair_form
+
+        return pair_form(hall, state, device)
+    pairing.seen(hall, device)
+    pad.sweep(hall)
+    state = pad.pad_state(hall, number)
     return render_template(
         "counter/pad.html",
         title=f"{state['window_name']} · 服务评价",
