@@ -83,7 +83,9 @@ def _page(new_code: dict | None = None, error: str = "", status: int = 200):
             "counter/pads.html",
             user=user,
             csrf=csrf,
-            windows=[{"number": w["number"], "name": w["name"]} for w in hall.engine.read.windows(db)],
+            windows=[
+                {"number": w["number"], "name": w["name"]} for w in hall.engine.read.windows(db)
+            ],
             devices=pairing.devices(hall),
             codes=pairing.open_codes(hall),
             new_code=new_code,

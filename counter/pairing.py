@@ -31,7 +31,9 @@ CODE_DIGITS = 8
 SEEN_EVERY = timedelta(seconds=60)  # last_seen is written at most this often
 TRIES_PER_MINUTE = 10  # pairing attempts per address
 
-NOT_PAIRED = "此设备尚未配对为评价器，请联系大厅管理人员配对 (this device is not a paired rating pad)"
+NOT_PAIRED = (
+    "此设备尚未配对为评价器，请联系大厅管理人员配对 (this device is not a paired rating pad)"
+)
 BAD_CODE = "配对码错误、已使用或已过期 (pairing code is wrong, used or expired)"
 
 
@@ -88,7 +90,11 @@ def new_code(hall, window: int, actor) -> dict:
         hall.engine.audit(db, actor, "pad_code", f"window:{window}", now)
 
     hall.engine.write(work)
-    return {"code": code, "window": window, "expires_at": hall.engine.read.local_iso(to_iso(expires))}
+    return {
+        "code": code,
+        "window": window,
+        "expires_at": hall.engine.read.local_iso(to_iso(expires)),
+    }
 
 
 def device_json(hall, row: dict, names: dict | None = None) -> dict:
@@ -119,8 +125,11 @@ def open_codes(hall) -> list[dict]:
     db = hall.store.db()
     read = hall.engine.read
     return [
-        {"window": r["window"], "created_by": r["created_by"],
-         "expires_at": read.local_iso(r["expires_at"])}
+        {
+            "window": r["window"],
+            "created_by": r["created_by"],
+            "expires_at": read.local_iso(r["expires_at"]),
+        }
         for r in db.query(
             "SELECT * FROM pad_pairing_codes WHERE used_at IS NULL AND expires_at > ? "
             "ORDER BY window",
@@ -142,7 +151,9 @@ def revoke(hall, device_id: int, actor) -> dict:
             "UPDATE pad_devices SET revoked_at = ?, revoked_by = ? WHERE id = ?",
             [to_iso(now), actor.username, device_id],
         )
-        hall.engine.audit(db, actor, "pad_revoke", f"pad:{device_id}", now, window=rows[0]["window"])
+        hall.engine.audit(
+            db, actor, "pad_revoke", f"pad:{device_id}", now, window=rows[0]["window"]
+        )
         return list(db.query("SELECT * FROM pad_devices WHERE id = ?", [device_id]))[0]
 
     row = hall.engine.write(work)
