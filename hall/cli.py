@@ -212,7 +212,8 @@ def cmd_demo(args) -> int:
     base = f"http://{host}:{port}"
     print(
         f"\nOpen {base}/  (kiosk {base}/kiosk, display {base}/display, "
-        f"counter {base}/counter, supervisor {base}/supervisor)\n",
+        f"counter {base}/counter, supervisor {base}/supervisor; rating pads are paired "
+        f"at {base}/counter/pads)\n",
         flush=True,
     )
     serve(app, host, port, args.threads or server["threads"])
