@@ -17,7 +17,8 @@
  * server's time when the page was rendered), <meta name="hall-tz"> (the hall's timezone).
  * Elements with data-logout log out on click (then go to the attribute's URL, or reload);
  * elements with data-clock="hms|hm|date|date-short" show the hall's time, every second.
- * Debug hook: window.hallLinks[namespace] = {connects, attempts, snapshots, online}.
+ * Debug hook: window.hallLinks[namespace] = {socket, connects, attempts (times of the
+ * reconnection attempts), snapshots (times the state was asked for again), online}.
  */
 (function () {
   "use strict";
@@ -259,6 +260,7 @@
       randomizationFactor: 0.5,
       timeout: 8000
     });
+    link.socket = socket;
     var retry = null;
     var delay = 500;
     socket.on("connect", function () {
