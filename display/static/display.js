@@ -356,10 +356,12 @@
     "/display",
     {
       snapshot: function (snap) {
-        latest += 1; // answers to earlier requests are older than this
+        // Pushed on (re)connect: an answer still on its way is dropped, and asked again.
+        var asking = inflight;
+        latest += 1;
         inflight = false;
         applySnapshot(snap);
-        if (again) {
+        if (again || asking) {
           again = false;
           schedule();
         }
