@@ -93,6 +93,7 @@ def test_api_errors_are_shown_in_chinese(live_server, page):
     page.click("#login-form button[type=submit]")
     page.locator(".sign-in[data-window='1']").click()
     expect(page.locator("#win-state")).to_have_text("服务中")
+    page.wait_for_function("() => document.body.dataset.ready === '1'")  # the scripts ran
     # CSRF from the page's meta tag: a write works; a window not this clerk's is refused
     result = page.evaluate(
         "() => Hall.api('POST', '/api/windows/2/open').then(() => 'ok', e => [e.status, e.message])"
