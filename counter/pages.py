@@ -19,17 +19,6 @@ bp = Blueprint(
 )
 
 
-@bp.app_context_processor
-def _hall_now():
-    """The hall's local time: the page clock and timers follow the server, not the PC."""
-    from flask import request
-
-    if not request.blueprint or not request.blueprint.startswith("counter"):
-        return {}
-    hall = current_hall()
-    return {"hall_now": hall.engine.read.local_iso(hall.now_iso())}
-
-
 # One source for the keyboard map: the page shows it, counter.js reads it from data-keys.
 # (action, label, keys). Numpad digit N mirrors FN, for the small keypads many halls use.
 SHORTCUTS = [
