@@ -174,6 +174,10 @@ def _safe_next(raw: str | None) -> str:
     default = url_for("supervisor.index")
     if not raw:
         return default
+    # Only a path of this site: browsers read a backslash as "/" (so "/\\evil.example" is
+    # another host), and control characters can hide one.
+    if "\\" in raw or any(ord(c) < 0x20 or ord(c) == 0x7F for c in raw):
+        return default
     parts = urlsplit(raw)
     if parts.scheme or parts.netloc or not raw.startswith("/") or raw.startswith("//"):
         return default
