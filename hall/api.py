@@ -130,7 +130,16 @@ def ticket_action(ticket_id: int, action: str):
     elif action == "requeue":
         t = engine.requeue(ticket_id, actor)
     elif action == "finish":
-        t = engine.finish(ticket_id, actor)
+        # 办件编号 (typed or scanned) and 事项编码, both optional (the county network and
+        # the provincial 好差评 carry them).
+        case_no = field(data, "case_no", str, default=None, max_len=64)
+        matter = field(data, "matter", str, default=None, max_len=64)
+        t = engine.finish(
+            ticket_id,
+            actor,
+            case_no=(case_no or "").strip() or None,
+            matter=(matter or "").strip() or None,
+        )
     elif action == "cancel":
         t = engine.cancel(ticket_id, actor, field(data, "reason", str, default="", max_len=200))
     elif action == "transfer":

@@ -31,3 +31,42 @@ class Printers(Protocol):
     def statuses(self) -> list[dict]: ...
 
     def label(self, name: str) -> str: ...
+
+
+#: The county's catalogue of matters (事项清单), provided by the county face.
+MATTERS = "matters"
+
+
+@runtime_checkable
+class Matters(Protocol):
+    """Catalogue matters as this hall sees them (docs/county.md). A matter is a dict:
+    {code (事项编码), name, department, levels, materials (申请材料, list of texts),
+    legal_days, promised_days (法定/承诺时限, working days), fees, version}.
+
+    offered(service): the matters the hall offers under a service code, in its order;
+    find(service, value): the offered matter a kiosk's choice names (code or name);
+    get(code): one matter or None; of_ticket(ticket_id): the matter handled for a
+    ticket (with "case_no", the 办件编号, when the clerk gave one) or None."""
+
+    def offered(self, service: str) -> list[dict]: ...
+
+    def find(self, service: str, value: str | None) -> dict | None: ...
+
+    def get(self, code: str | None) -> dict | None: ...
+
+    def of_ticket(self, ticket_id: int) -> dict | None: ...
+
+
+#: A site's link to its county centre, provided by the county face.
+COUNTY_LINK = "county_link"
+
+
+@runtime_checkable
+class CountyLink(Protocol):
+    """status(): None when the hall ships to no centre, else {state (online | offline |
+    refused | starting), state_name, since, backlog (records not yet acknowledged),
+    last_shipped_at, last_error, retry_in_seconds, site_id, centre_url}. The face
+    publishes a `county_link` event when the state, the backlog's emptiness or the
+    error changes."""
+
+    def status(self) -> dict | None: ...

@@ -170,6 +170,12 @@ BODIES: dict = {
     "Login": body({"username": text(64), "password": text(256)}, required=["username", "password"]),
     "Empty": body({}, description="no fields; an empty body is fine"),
     "Cancel": body({"reason": text(200)}),
+    "Finish": body(
+        {
+            "case_no": text(64, description="办件编号, typed or scanned at 办结 (optional)"),
+            "matter": text(64, description="事项编码 of the catalogue matter handled (optional)"),
+        }
+    ),
     "Transfer": {
         **body(
             {
@@ -269,7 +275,7 @@ def _core_paths() -> dict:
         ("start", "开始办理: called -> serving", "Empty"),
         ("no-show", "过号", "Empty"),
         ("requeue", "重新排队 a no-show", "Empty"),
-        ("finish", "办结", "Empty"),
+        ("finish", "办结 (with the case number, optional)", "Finish"),
         ("cancel", "Cancel a ticket", "Cancel"),
         ("transfer", "转办/转窗: to a service or a window", "Transfer"),
     ):

@@ -283,9 +283,9 @@ def markdown(faces=None) -> str:
     named), generated from this registry."""
     import json
 
-    from .face import INSTALLED
+    from .face import INSTALLED, OPTIONAL
 
-    faces = set(INSTALLED if faces is None else faces)
+    faces = set(INSTALLED + OPTIONAL if faces is None else faces)
     ensure_faces(tuple(faces - set(INSTALLED)))
     lines = []
     section = None
@@ -295,7 +295,11 @@ def markdown(faces=None) -> str:
         if s.section != section:
             section = s.section
             title = f"[[{section[:-2]}]]" if section.endswith("[]") else f"[{section}]"
-            lines += ["", f"#### `{title}`", "", "| key | default | meaning |", "|---|---|---|"]
+            lines += ["", f"#### `{title}`", ""]
+            owner = OWNER.get(s.dotted, "")
+            if owner in OPTIONAL:
+                lines += [f'Face `{owner}`: read only where `[hall] faces = ["{owner}"]`.', ""]
+            lines += ["| key | default | meaning |", "|---|---|---|"]
         if s.default is REQUIRED:
             default = "required"
         else:

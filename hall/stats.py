@@ -411,3 +411,26 @@ def compute(hall, start: date, end: date) -> dict:
         # Figures the faces add (Face.figures), e.g. "appointments" (预约办).
         **{key: fn(hall, start, end) for key, fn in hall.faces.figures()},
     }
+
+
+# --- figures of several halls or days together (the county centre) --------------------
+def accumulate(hall, start: date, end: date) -> dict:
+    """The accumulators behind compute(): {group key: accumulator}, e.g. ALL or
+    ("department", name). Accumulators of different days or halls can be put together
+    with merged_figures; the days of one hall give exactly compute() of their range."""
+    db = hall.store.db()
+    services = {s["code"]: s for s in db.query("SELECT * FROM services ORDER BY sort, code")}
+    return dict(_accumulate(ticket_facts(hall, start, end), services, hall.cfg.tz))
+
+
+def merged_figures(parts) -> dict:
+    """figures() of accumulators taken together. parts: (namespace, accumulator) pairs;
+    ticket ids are told apart by namespace (ticket 7 of two halls is two tickets)."""
+    acc = _Acc()
+    for ns, a in parts:
+        for name in ("tickets", "called", "served", "no_show", "cancelled", "transferred"):
+            getattr(acc, name).update((ns, i) for i in getattr(a, name))
+        acc.waits += a.waits
+        acc.service += a.service
+        acc.ratings += a.ratings
+    return figures(acc)

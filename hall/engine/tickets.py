@@ -206,7 +206,18 @@ class TicketTransitions:
 
         return self.write(run)
 
-    def finish(self, ticket_id: int, actor: Actor | None) -> dict:
+    def finish(
+        self,
+        ticket_id: int,
+        actor: Actor | None,
+        *,
+        case_no: str | None = None,
+        matter: str | None = None,
+    ) -> dict:
+        """办结. case_no: the case number (办件编号) typed or scanned at the window, matter:
+        the catalogue matter (事项编码) handled; both optional, kept in the event."""
+        extra = {k: v for k, v in (("case_no", case_no), ("matter", matter)) if v}
+
         def run(db, out):
             now = self.clock.now()
             t = self._ticket_at_window(db, ticket_id, actor, ("called", "serving"), "办结")
@@ -214,7 +225,7 @@ class TicketTransitions:
                 "UPDATE tickets SET status = 'done', finished_at = ? WHERE id = ?",
                 [to_iso(now), t["id"]],
             )
-            eid = self._log(db, t, "finished", now, window=t["window"], actor=actor)
+            eid = self._log(db, t, "finished", now, window=t["window"], actor=actor, **extra)
             out.append(self._ticket_event(ev.TicketFinished, db, t, now, eid, t["window"], actor))
             return self.read.ticket(db, t["id"])
 

@@ -1,0 +1,257 @@
+"""The county face's state (hall.faces.state("county")) and its background threads.
+
+Every hall with the face runs the same parts; which of them work depends on its config
+and its register:
+
+- a site ([county] centre_url and site_id set): the Shipper;
+- the centre (sites registered with `site add`): Reception of batches into the sites'
+  copies (Replicas), the overview refresher that keeps the /county page live, the day
+  cache behind the rankings;
+- the sender of ratings to the province ([province] adapter not "none"): on the centre,
+  fed from the copies; on a site without a centre, from its own ratings.
+
+The threads start at the first request of the serving process (a thread does not
+survive gunicorn's fork), never under TESTING unless app.config["COUNTY_THREADS"].
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from dataclasses import dataclass, field
+
+from hall.events import Event
+
+from . import centre, province
+from .catalogue import Catalogue
+from .figures import DayCache, overview_row
+from .replica import Replicas
+from .shipper import Shipper
+
+log = logging.getLogger(__name__)
+
+REFRESH_MIN_SECONDS = 1.0  # a site's row is rebuilt at most this often
+LINK_CHECK_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class CountySiteUpdated(Event):
+    """A site's overview row changed (records arrived, or its link went up or down)."""
+
+    NAME = "county_site"
+    site: str
+    row: dict = field(default_factory=dict)
+
+
+class Overview:
+    """Rebuilds the overview rows of sites whose records arrived (at most once a second
+    each) and notices links going down; publishes CountySiteUpdated."""
+
+    def __init__(self, state):
+        self.state = state
+        self.rows: dict[str, dict] = {}
+        self._dirty: set[str] = set()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread = None
+        self._pid = None
+
+    def mark(self, site_id: str) -> None:
+        with self._lock:
+            self._dirty.add(site_id)
+        self._wake.set()
+
+    def row(self, site: dict) -> dict:
+        r = self.rows.get(site["id"])
+        if r is None:
+            r = self.rows[site["id"]] = overview_row(self.state, site)
+        return r
+
+    def all_rows(self) -> list[dict]:
+        return [self.row(s) for s in self.state.sites()]
+
+    def refresh(self, site_ids=None) -> list[dict]:
+        """Rebuild rows now (the given sites, or the dirty ones) and publish them."""
+        with self._lock:
+            ids = set(site_ids) if site_ids is not None else set(self._dirty)
+            self._dirty -= ids
+        out = []
+        for site in self.state.sites():
+            if site["id"] not in ids:
+                continue
+            row = overview_row(self.state, site)
+            self.rows[site["id"]] = row
+            out.append(row)
+            self._publish(row)
+        return out
+
+    def check_links(self) -> None:
+        """A site that stopped calling turns offline with nobody shipping anything."""
+        from .figures import link_state
+
+        for site in self.state.sites():
+            old = self.rows.get(site["id"])
+            if old is None:
+                continue
+            link = link_state(self.state.hall, site)
+            if link["link"] != old["link"]:
+                self.refresh([site["id"]])
+
+    def _publish(self, row: dict) -> None:
+        hall = self.state.hall
+        hall.bus.publish(
+            CountySiteUpdated(
+                at=hall.engine.read.local_iso(hall.now_iso()), site=row["id"], row=row
+            )
+        )
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+
+    def ensure_running(self) -> None:
+        if self.running:
+            return
+        with self._lock:
+            if self.running:
+                return
+            self._pid = os.getpid()
+            self._stop = threading.Event()
+            self._thread = threading.Thread(target=self._run, name="county-overview", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def _run(self) -> None:
+        import time
+
+        last_links = 0.0
+        while not self._stop.is_set():
+            self._wake.wait(LINK_CHECK_SECONDS)
+            self._wake.clear()
+            try:
+                self.refresh()
+                if time.monotonic() - last_links >= LINK_CHECK_SECONDS:
+                    last_links = time.monotonic()
+                    self.check_links()
+            except Exception:
+                log.exception("county overview refresh failed")
+            self._stop.wait(REFRESH_MIN_SECONDS)
+
+
+class CountyState:
+    def __init__(self, app, hall):
+        self.hall = hall
+        cfg = hall.cfg.sections["county"]
+        folder = cfg["replicas_dir"] or os.path.join(app.config["HALL_INSTANCE"], "county")
+        if hall.store.path != ":memory:" and not cfg["replicas_dir"]:
+            base = os.path.splitext(os.path.basename(hall.store.path))[0]
+            folder = os.path.join(
+                os.path.dirname(os.path.abspath(hall.store.path)), f"{base}-county"
+            )
+        self.replicas = Replicas(folder, hall.faces.migrations())
+        self.catalogue = Catalogue(hall)
+        self.shipper = Shipper(hall)
+        self.days = DayCache()
+        self.overview = Overview(self)
+        self.reception = centre.Reception(hall, self.replicas, self._applied)
+        adapter = province.make_adapter(hall.cfg)
+        self.is_site = self.shipper.enabled
+        feed = (
+            self.feed_all
+            if not self.is_site
+            else (lambda: province.feed_local(hall, self.catalogue.get))
+        )
+        self.sender = province.Sender(hall, adapter, feed) if adapter is not None else None
+
+    # --- the register ---------------------------------------------------------------------
+    def sites(self) -> list[dict]:
+        return centre.sites(self.hall)
+
+    def site(self, site_id: str) -> dict | None:
+        return centre.get_site(self.hall.store.db(), site_id)
+
+    def departments(self, site: dict) -> list[str]:
+        """The departments of a site's active services (from its copy)."""
+        if not self.replicas.exists(site["id"]):
+            return []
+        with self.replicas.read(site["id"]) as db:
+            return [
+                r["department"]
+                for r in db.query("SELECT DISTINCT department FROM services WHERE active = 1")
+            ]
+
+    # --- after a batch ----------------------------------------------------------------------
+    def _applied(self, site: dict, fresh: list[dict], days: set[str]) -> None:
+        if "*" in days:
+            self.days.drop_site(site["id"])
+        else:
+            self.days.touch(site["id"], days)
+        self.overview.mark(site["id"])
+        if self.sender is not None and any(
+            r["t"] in ("ratings", "rating_followups") for r in fresh
+        ):
+            province.feed_site(self, site)
+            self.sender.wake()
+
+    def feed_all(self) -> int:
+        n = 0
+        for site in self.sites():
+            if self.replicas.exists(site["id"]):
+                n += province.feed_site(self, site)
+        return n
+
+    # --- threads ------------------------------------------------------------------------------
+    def start(self) -> None:
+        self.shipper.ensure_running()
+        if self.sender is not None:
+            self.sender.ensure_running()
+        self.overview.ensure_running()
+
+    def stop(self) -> None:
+        self.shipper.stop()
+        if self.sender is not None:
+            self.sender.stop()
+        self.overview.stop()
+
+
+def setup(app, hall) -> CountyState:
+    state = CountyState(app, hall)
+    enabled = app.config.get("COUNTY_THREADS")
+    if enabled is None:
+        enabled = not app.testing
+    if enabled:
+
+        @app.before_request
+        def _start_county():
+            # Here, not at create_app: `serve` builds the app before gunicorn forks.
+            state.start()
+
+    return state
+
+
+def state_of(hall) -> CountyState:
+    return hall.faces.state("county")
+
+
+def matters(app, hall) -> Catalogue:
+    """The "matters" interface (provided before setup runs)."""
+    return Catalogue(hall)
+
+
+class _Link:
+    def __init__(self, hall):
+        self.hall = hall
+
+    def status(self) -> dict | None:
+        st = state_of(self.hall)
+        return st.shipper.status() if st is not None and st.shipper.enabled else None
+
+
+def county_link(app, hall) -> _Link:
+    """The "county_link" interface: the site's link to its centre, or None (no centre)."""
+    return _Link(hall)
