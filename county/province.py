@@ -9,7 +9,7 @@ a feed that follows a cursor in the same transaction, so a crash re-feeds and no
 is queued twice. A sender thread posts the pending ones; a rating is marked delivered
 only after the platform said so, so a crash or an outage mid-delivery sends it again
 with the same key (at least once; a platform that honours the key sees it once).
-Failures back off (30 s doubling to [province] max_backoff_seconds); after
+Failures back off ([province] interval_seconds doubling to max_backoff_seconds); after
 [province] max_attempts a rating waits for a supervisor's 重试 on /county/province.
 
 The payload carries what the national scheme asks: the matter (事项编码), the case
@@ -57,7 +57,6 @@ DEFAULT_MAP = {
 }
 FALLBACK = "整体满意度"
 BATCH = 50
-FIRST_BACKOFF = 30.0
 STATE_CN = {"pending": "待发送", "delivered": "已送达", "failed": "发送失败，待人工重试"}
 
 
@@ -376,7 +375,8 @@ class Sender:
         except DeliveryError as e:
             error = str(e)[:300]
             attempts = r["attempts"] + 1
-            wait = min(self.cfg["max_backoff_seconds"], FIRST_BACKOFF * 2 ** (attempts - 1))
+            first = self.cfg["interval_seconds"]
+            wait = min(self.cfg["max_backoff_seconds"], first * 2 ** (attempts - 1))
             state = "failed" if attempts >= self.cfg["max_attempts"] else "pending"
             next_at = to_iso(hall.clock.now() + timedelta(seconds=wait))
 

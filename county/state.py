@@ -160,13 +160,9 @@ class CountyState:
         self.overview = Overview(self)
         self.reception = centre.Reception(hall, self.replicas, self._applied)
         adapter = province.make_adapter(hall.cfg)
-        self.is_site = self.shipper.enabled
-        feed = (
-            self.feed_all
-            if not self.is_site
-            else (lambda: province.feed_local(hall, self.catalogue.get))
-        )
-        self.sender = province.Sender(hall, adapter, feed) if adapter is not None else None
+        # Ratings to the province (never where a centre takes them: check_config): this
+        # hall's own, and those of the sites registered here.
+        self.sender = province.Sender(hall, adapter, self.feed) if adapter is not None else None
 
     # --- the register ---------------------------------------------------------------------
     def sites(self) -> list[dict]:
@@ -197,6 +193,9 @@ class CountyState:
         ):
             province.feed_site(self, site)
             self.sender.wake()
+
+    def feed(self) -> int:
+        return province.feed_local(self.hall, self.catalogue.get) + self.feed_all()
 
     def feed_all(self) -> int:
         n = 0

@@ -122,3 +122,78 @@ def login(app, username, role, make=True):
 
 def without_generated_at(figs: dict) -> dict:
     return {k: v for k, v in json.loads(json.dumps(figs)).items() if k != "generated_at"}
+
+
+# --- a fake provincial 好差评 platform ---------------------------------------------------------
+class FakeProvince:
+    """A small HTTP receiver that honours the idempotency key: the first POST of a key
+    is accepted, a repeat answers 200 and is counted as a duplicate. mode: "up" | "down"
+    (503) | "hang" (takes the request, records it, and answers only when released)."""
+
+    def __init__(self):
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.accepted: dict[str, dict] = {}
+        self.attempts: list[str] = []
+        self.duplicates: list[str] = []
+        self.auth: list[str] = []
+        self.mode = "up"
+        self.hanging = threading.Event()
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(n))
+                key = self.headers.get("Idempotency-Key")
+                with fake.lock:
+                    fake.attempts.append(key)
+                    fake.auth.append(self.headers.get("Authorization", ""))
+                    mode = fake.mode
+                if mode == "down":
+                    self._answer(503, {"error": "maintenance"})
+                    return
+                with fake.lock:
+                    if key in fake.accepted:
+                        fake.duplicates.append(key)
+                    else:
+                        fake.accepted[key] = body
+                if mode == "hang":
+                    fake.hanging.set()
+                    fake.release.wait(60)
+                self._answer(200, {"ok": True})
+
+            def _answer(self, status, obj):
+                data = json.dumps(obj).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except OSError:
+                    pass  # the caller went away (killed mid-delivery)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/ratings"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def province():
+    fake = FakeProvince()
+    yield fake
+    fake.close()
