@@ -118,6 +118,13 @@ def sites():
     return jsonify(st.overview.all_rows())
 
 
+@bp.get("/status")
+@require(*MANAGER_ROLES)
+def centre_status():
+    """The centre's own state: sites, the ranking's day cache and work in hand."""
+    return jsonify(_state().status())
+
+
 def _range(default_month: bool = False) -> tuple[date, date]:
     hall = current_hall()
     today = hall.hours.local(hall.clock.now()).date()

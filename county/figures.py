@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from datetime import date, timedelta
 
@@ -108,13 +109,20 @@ def overview_row(state, site: dict) -> dict:
 
 
 # --- rankings --------------------------------------------------------------------------------
+CACHE_VERSION = 1  # of the summaries kept in the copies (hall.stats.summary's shape)
+
+
 class DayCache:
-    """(site, day) -> accumulators of that day (ALL and each department), computed once
-    and dropped when a record touching that day arrives (DayCache.touch)."""
+    """(site, day) -> summaries of that day's tickets ({"*": the day, department: its
+    part}, hall.stats.summary), computed once and kept in memory and in the site's copy
+    (county_day_cache), so a restart does not compute them again. A batch that touches
+    a day deletes its row in the same transaction (county/replica.py) and drops it here
+    (touch); the overview thread computes it again in the background (warm)."""
 
     def __init__(self):
         self._data: dict[tuple[str, str], dict] = {}
         self._lock = threading.Lock()
+        self.computed = 0
 
     def touch(self, site_id: str, days) -> None:
         with self._lock:
@@ -127,24 +135,63 @@ class DayCache:
                 del self._data[k]
 
     def get(self, state, site: dict, days: list[date]) -> dict[str, dict]:
-        """{day: accumulators} for the days asked (computed for those missing)."""
+        """{day: summaries} for the days asked (read or computed for those missing)."""
         out, missing = {}, []
         with self._lock:
             for d in days:
                 v = self._data.get((site["id"], d.isoformat()))
                 if v is None:
-                    missing.append(d)
+                    missing.append(d.isoformat())
                 else:
                     out[d.isoformat()] = v
-        if missing and state.replicas.exists(site["id"]):
-            with state.replicas.read(site["id"]) as db:
-                sh = site_hall(state, site, db)
-                for d in missing:
-                    groups = stats.accumulate(sh, d, d)
-                    keep = {k: v for k, v in groups.items() if k == ALL or k[0] == "department"}
-                    out[d.isoformat()] = keep
-                    with self._lock:
-                        self._data[(site["id"], d.isoformat())] = keep
+        if not missing or not state.replicas.exists(site["id"]):
+            return out
+        # Under the copy's lock: a batch touching one of these days waits, then drops it.
+        with state.replicas.write(site["id"]) as db:
+            stored = {
+                r["day"]: data["groups"]
+                for r in db.query(
+                    f"SELECT day, data FROM county_day_cache WHERE day IN "
+                    f"({', '.join('?' for _ in missing)})",
+                    missing,
+                )
+                if (data := json.loads(r["data"])).get("v") == CACHE_VERSION
+            }
+            todo = [d for d in missing if d not in stored]
+            if todo:
+                # A day without tickets has nothing to sum up (weekends, holidays).
+                busy = {
+                    r["day"]
+                    for r in db.query(
+                        f"SELECT DISTINCT day FROM tickets WHERE day IN "
+                        f"({', '.join('?' for _ in todo)})",
+                        todo,
+                    )
+                }
+                stored.update({d: {} for d in todo if d not in busy})
+                stored.update(self._compute(state, site, db, [d for d in todo if d in busy]))
+            with self._lock:
+                for d, v in stored.items():
+                    self._data[(site["id"], d)] = v
+        out.update(stored)
+        return out
+
+    def _compute(self, state, site: dict, db, days: list[str]) -> dict[str, dict]:
+        out = {}
+        sh = site_hall(state, site, db)
+        for d in days:
+            day = date.fromisoformat(d)
+            groups = stats.accumulate(sh, day, day)
+            out[d] = {
+                ("*" if k == ALL else k[1]): stats.summary(v)
+                for k, v in groups.items()
+                if k == ALL or k[0] == "department"
+            }
+            db.execute(
+                "INSERT OR REPLACE INTO county_day_cache (day, data) VALUES (?, ?)",
+                [d, json.dumps({"v": CACHE_VERSION, "groups": out[d]}, ensure_ascii=False)],
+            )
+        self.computed += len(days)
         return out
 
     def __len__(self) -> int:
@@ -167,8 +214,7 @@ def rankings(state, start: date, end: date, sort: str = "overall") -> dict:
         if not site["active"]:
             continue
         per_day = state.days.get(state, site, days)
-        parts = [(site["id"], g[ALL]) for g in per_day.values() if ALL in g]
-        figs = stats.merged_figures(parts)
+        figs = stats.merged_figures([g["*"] for g in per_day.values() if "*" in g])
         site_rows.append(
             {
                 "site": site["id"],
@@ -179,9 +225,9 @@ def rankings(state, start: date, end: date, sort: str = "overall") -> dict:
             }
         )
         for g in per_day.values():
-            for k, acc in g.items():
-                if k != ALL:
-                    dept_parts.setdefault(k[1], []).append((site["id"], acc))
+            for k, part in g.items():
+                if k != "*":
+                    dept_parts.setdefault(k, []).append(part)
         for d in state.departments(site):  # offered, if without a ticket in the range
             dept_parts.setdefault(d, [])
             dept_sites.setdefault(d, set()).add(site["id"])

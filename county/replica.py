@@ -88,6 +88,7 @@ class Replicas:
         self.migrations = list(migrations)
         self._sites: OrderedDict[str, _Site] = OrderedDict()
         self._lock = threading.Lock()
+        self._migrated: set[str] = set()
 
     def path(self, site_id: str) -> str:
         if not SAFE_ID.fullmatch(site_id):
@@ -109,7 +110,9 @@ class Replicas:
         if s.db is None:
             os.makedirs(self.folder, exist_ok=True)
             s.db = _connect(s.path)
-            migrate(s.db, self.migrations)
+            if s.path not in self._migrated:  # once per file and process
+                migrate(s.db, self.migrations)
+                self._migrated.add(s.path)
             self._close_idle()
         return s.db
 
@@ -193,6 +196,12 @@ class Replicas:
                 self._apply_one(site_id, db, rec)
             set_cursor(db, "acked", last)
             days = touched_days(db, fresh)
+            # The ranking's summaries of those days are stale now (figures.DayCache).
+            if "*" in days:
+                db.execute("DELETE FROM county_day_cache")
+            elif days:
+                marks = ", ".join("?" for _ in days)
+                db.execute(f"DELETE FROM county_day_cache WHERE day IN ({marks})", list(days))
         return acked, last, fresh, days
 
     def _apply_one(self, site_id: str, db, rec: dict) -> None:

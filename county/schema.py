@@ -100,6 +100,8 @@ def m030_county(db):
     # Which shipped record changed which rating (the province feed reads it in order).
     db["county_replica_log"].create({"seq": int, "tbl": str, "pk": str}, pk="seq")
     db["county_replica_log"].create_index(["tbl", "seq"])
+    # The county ranking's per-day summaries of a site (county/figures.py DayCache).
+    db["county_day_cache"].create({"day": str, "data": str}, pk="day", not_null={"data"})
     # Figures a site's faces add to /api/stats (e.g. appointments), per day as shipped.
     db["county_face_figures"].create(
         {"day": str, "key": str, "value": str}, pk=("day", "key"), not_null={"value"}

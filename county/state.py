@@ -20,6 +20,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass, field
+from datetime import date
 
 from hall.events import Event
 
@@ -52,16 +53,33 @@ class Overview:
         self.state = state
         self.rows: dict[str, dict] = {}
         self._dirty: set[str] = set()
+        self._warm: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = None
         self._pid = None
 
-    def mark(self, site_id: str) -> None:
+    def mark(self, site_id: str, days=()) -> None:
         with self._lock:
             self._dirty.add(site_id)
+            self._warm.update((site_id, d) for d in days if d != "*")
         self._wake.set()
+
+    def warm(self, limit: int = 200) -> int:
+        """Compute the ranking's summaries of days that records changed (DayCache), so
+        a ranking asked later finds them ready. Returns how many are left."""
+        with self._lock:
+            todo = sorted(self._warm)[:limit]
+            self._warm -= set(todo)
+        by_site: dict[str, list] = {}
+        for site_id, d in todo:
+            by_site.setdefault(site_id, []).append(date.fromisoformat(d))
+        for site in self.state.sites():
+            if site["id"] in by_site:
+                self.state.days.get(self.state, site, by_site[site["id"]])
+        with self._lock:
+            return len(self._warm)
 
     def row(self, site: dict) -> dict:
         r = self.rows.get(site["id"])
@@ -126,9 +144,28 @@ class Overview:
         self._stop.set()
         self._wake.set()
 
+    def prewarm(self) -> None:
+        """At start: this month's and last month's summaries of every site, read from
+        the copies (or computed), so the first ranking asked is answered from memory."""
+        from datetime import timedelta
+
+        from .figures import days_of
+
+        hall = self.state.hall
+        today = hall.hours.local(hall.clock.now()).date()
+        start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        for site in self.state.sites():
+            if self._stop.is_set():
+                return
+            self.state.days.get(self.state, site, days_of(start, today))
+
     def _run(self) -> None:
         import time
 
+        try:
+            self.prewarm()
+        except Exception:
+            log.exception("county: warming the ranking's summaries failed")
         last_links = 0.0
         while not self._stop.is_set():
             self._wake.wait(LINK_CHECK_SECONDS)
@@ -138,6 +175,8 @@ class Overview:
                 if time.monotonic() - last_links >= LINK_CHECK_SECONDS:
                     last_links = time.monotonic()
                     self.check_links()
+                while self.warm() and not self._dirty and not self._stop.is_set():
+                    pass  # rows first: a busy centre warms between refreshes
             except Exception:
                 log.exception("county overview refresh failed")
             self._stop.wait(REFRESH_MIN_SECONDS)
@@ -157,6 +196,7 @@ class CountyState:
         self.catalogue = Catalogue(hall)
         self.shipper = Shipper(hall)
         self.days = DayCache()
+        self._departments: dict[str, list[str]] = {}
         self.overview = Overview(self)
         self.reception = centre.Reception(hall, self.replicas, self._applied)
         adapter = province.make_adapter(hall.cfg)
@@ -171,23 +211,41 @@ class CountyState:
     def site(self, site_id: str) -> dict | None:
         return centre.get_site(self.hall.store.db(), site_id)
 
+    def status(self) -> dict:
+        """How the centre stands: sites, the ranking's cache, work still to do."""
+        with self.overview._lock:
+            warming, dirty = len(self.overview._warm), len(self.overview._dirty)
+        return {
+            "sites": len(self.sites()),
+            "cached_days": len(self.days),
+            "computed_days": self.days.computed,
+            "warming": warming,
+            "dirty_rows": dirty,
+        }
+
     def departments(self, site: dict) -> list[str]:
-        """The departments of a site's active services (from its copy)."""
-        if not self.replicas.exists(site["id"]):
-            return []
-        with self.replicas.read(site["id"]) as db:
-            return [
-                r["department"]
-                for r in db.query("SELECT DISTINCT department FROM services WHERE active = 1")
-            ]
+        """The departments of a site's active services (from its copy; kept until its
+        services change)."""
+        got = self._departments.get(site["id"])
+        if got is None:
+            if not self.replicas.exists(site["id"]):
+                return []
+            with self.replicas.read(site["id"]) as db:
+                got = [
+                    r["department"]
+                    for r in db.query("SELECT DISTINCT department FROM services WHERE active = 1")
+                ]
+            self._departments[site["id"]] = got
+        return got
 
     # --- after a batch ----------------------------------------------------------------------
     def _applied(self, site: dict, fresh: list[dict], days: set[str]) -> None:
         if "*" in days:
             self.days.drop_site(site["id"])
+            self._departments.pop(site["id"], None)
         else:
             self.days.touch(site["id"], days)
-        self.overview.mark(site["id"])
+        self.overview.mark(site["id"], days)
         if self.sender is not None and any(
             r["t"] in ("ratings", "rating_followups") for r in fresh
         ):

@@ -416,21 +416,51 @@ def compute(hall, start: date, end: date) -> dict:
 # --- figures of several halls or days together (the county centre) --------------------
 def accumulate(hall, start: date, end: date) -> dict:
     """The accumulators behind compute(): {group key: accumulator}, e.g. ALL or
-    ("department", name). Accumulators of different days or halls can be put together
-    with merged_figures; the days of one hall give exactly compute() of their range."""
+    ("department", name). Their summaries (summary) over different days or halls put
+    together (merged_figures) give exactly the figures of all those tickets: the days of
+    one hall give compute() of their range."""
     db = hall.store.db()
     services = {s["code"]: s for s in db.query("SELECT * FROM services ORDER BY sort, code")}
     return dict(_accumulate(ticket_facts(hall, start, end), services, hall.cfg.tz))
 
 
-def merged_figures(parts) -> dict:
-    """figures() of accumulators taken together. parts: (namespace, accumulator) pairs;
-    ticket ids are told apart by namespace (ticket 7 of two halls is two tickets)."""
+_SETS = ("tickets", "called", "served", "no_show", "cancelled", "transferred")
+
+
+class _Count:
+    """len() of a set of ticket ids that is no longer kept (see summary)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def summary(acc) -> dict:
+    """An accumulator in short, as JSON: the sizes of its ticket sets and its samples.
+    Summaries of disjoint sets of tickets (one hall's days; different halls) add up:
+    merged_figures gives exactly figures() of all their tickets together."""
+    return {
+        "n": [len(getattr(acc, name)) for name in _SETS],
+        "waits": [list(w) for w in acc.waits],
+        "service": list(acc.service),
+        "ratings": [{"score": r["score"], "status": r["status"]} for r in acc.ratings],
+    }
+
+
+def merged_figures(summaries) -> dict:
+    """figures() of several summaries together (each of its own tickets)."""
+    counts = [0] * len(_SETS)
     acc = _Acc()
-    for ns, a in parts:
-        for name in ("tickets", "called", "served", "no_show", "cancelled", "transferred"):
-            getattr(acc, name).update((ns, i) for i in getattr(a, name))
-        acc.waits += a.waits
-        acc.service += a.service
-        acc.ratings += a.ratings
+    for s in summaries:
+        for i, n in enumerate(s["n"]):
+            counts[i] += n
+        acc.waits += s["waits"]
+        acc.service += s["service"]
+        acc.ratings += s["ratings"]
+    for name, n in zip(_SETS, counts, strict=True):
+        setattr(acc, name, _Count(n))
     return figures(acc)
