@@ -26,10 +26,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from datetime import timedelta
 
 from hall.clock import to_iso
+from hall.privacy import redact_numbers
 
 #: (table, primary-key columns, columns shipped or None for all but DENY)
 SNAPSHOT_TABLES = (
@@ -44,16 +44,10 @@ WINDOW_ACTIONS = ("open", "pause", "close", "force_close")
 FIGURE_DAYS_BACK = 7
 FIGURE_DAYS_AHEAD = 14
 
-MOBILE = re.compile(r"(?<!\d)(1[3-9]\d)\d{4}(\d{4})(?!\d)")
-ID_NUMBER = re.compile(r"(?<![0-9A-Za-z])(\d{3})\d{11}(\d{3}[\dXx])(?![0-9A-Za-z])")
-
-
 def redact(value):
-    """Mobile and ID-card numbers in free text masked (13812345678 -> 138****5678)."""
-    if not isinstance(value, str):
-        return value
-    value = ID_NUMBER.sub(lambda m: m.group(1) + "*" * 11 + m.group(2), value)
-    return MOBILE.sub(lambda m: m.group(1) + "****" + m.group(2), value)
+    """Mobile and ID-card numbers in free text masked (13812345678 -> 138****5678):
+    hall/privacy.py's rule, the one the purge applies."""
+    return redact_numbers(value)
 
 
 def clean(row: dict, table: str, personal: dict) -> dict:
@@ -79,17 +73,15 @@ def pk_of(row: dict, cols: tuple[str, ...]) -> str:
 
 
 def personal_columns(hall) -> dict:
-    """(table, column) -> fn(value) -> what may leave: the faces' personal-data
-    declarations where the core has them (Face.personal_data), reduced as after their
-    retention; nothing else is known here (free text is redacted anyway)."""
-    out = {}
-    declared = getattr(hall.faces, "personal_data", None)
-    if callable(declared):
-        from hall.face import resolve
+    """(table, column) -> fn(value) -> what may leave: the personal data the core and
+    the faces declare (hall/privacy.py), reduced as after its retention (a masked value,
+    or nothing)."""
+    from hall import privacy
+    from hall.face import resolve
 
-        for _owner, p in declared():
-            fn = resolve(p.reduce) if getattr(p, "reduce", None) else (lambda v: "")
-            out[(p.table, p.column)] = fn
+    out = {}
+    for _owner, p in privacy.declared(hall):
+        out[(p.table, p.column)] = resolve(p.reduce) if p.reduce else privacy.erase
     return out
 
 

@@ -25,11 +25,11 @@ import json
 import logging
 import os
 import threading
-import time
 import urllib.error
 import urllib.request
 from datetime import timedelta
 
+from hall.background import Periodic
 from hall.clock import to_iso
 from hall.vocabulary import BAD_SCORES, SCORES_CN
 
@@ -297,51 +297,27 @@ class Sender:
         self.adapter = adapter
         self.feed = feed
         self.cfg = hall.cfg.sections["province"]
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread = None
-        self._pid = None
-        self._lock = threading.Lock()
         self._send_lock = threading.Lock()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
+        self._stopping = False
+        self.thread = Periodic("province-sender", self.cfg["interval_seconds"], self._work)
 
     def ensure_running(self) -> None:
-        if self.running or self.adapter is None:
-            return
-        with self._lock:
-            if self.running:
-                return
-            self._stop = threading.Event()
-            self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._run, name="province-sender", daemon=True)
-            self._thread.start()
+        if self.adapter is not None:
+            self.thread.ensure_running()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        t = self._thread
-        if t is not None and t is not threading.current_thread():
-            t.join(timeout)
-        self._thread = None
+        self._stopping = True
+        self.thread.stop(timeout)
 
     def wake(self) -> None:
-        self._wake.set()
+        self.thread.wake()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.feed()
-            except Exception:
-                log.exception("province: feeding ratings failed")
-            try:
-                self.send_due()
-            except Exception:
-                log.exception("province: sending ratings failed")
-            self._wake.wait(self.cfg["interval_seconds"])
-            self._wake.clear()
+    def _work(self) -> None:
+        try:
+            self.feed()
+        except Exception:
+            log.exception("province: feeding ratings failed")
+        self.send_due()
 
     def send_due(self) -> dict:
         """Send every pending rating that is due; returns counts."""
@@ -349,7 +325,7 @@ class Sender:
         if self.adapter is None:
             return counts
         with self._send_lock:
-            while not self._stop.is_set():
+            while not self._stopping:
                 now = self.hall.now_iso()
                 rows = list(
                     self.hall.store.db().query(
@@ -466,7 +442,3 @@ def summary(hall) -> dict:
         "failed": counts.get("failed", 0),
         "problems": problems,
     }
-
-
-def _now() -> float:
-    return time.monotonic()

@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 
+from hall.background import Periodic
 from hall.events import Event
 
 from . import signing
@@ -137,45 +138,25 @@ class Shipper:
         self.last_ok_at: str | None = None
         self.acked: int | None = None
         self.backoff = 0.0
-        self._lock = threading.Lock()
         self._gather_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
         self._last_beat = 0.0
         self._last_figures = 0.0
         self._figures_all = True
         self._last_catalogue = 0.0
         self._published: tuple | None = None
+        self.thread = Periodic("county-shipper", self.cfg["ship_interval_seconds"], self._work)
 
     # --- the thread -------------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
-
     def ensure_running(self) -> None:
-        if self.running or not self.enabled:
-            return
-        with self._lock:
-            if self.running:
-                return
-            self._stop = threading.Event()
-            self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._run, name="county-shipper", daemon=True)
-            self._thread.start()
+        if self.enabled:
+            self.thread.ensure_running()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        t = self._thread
-        if t is not None and t is not threading.current_thread():
-            t.join(timeout)
-        self._thread = None
+        self.thread.stop(timeout)
 
     def wake(self) -> None:
         """Ship soon (a new record): the thread's wait ends early."""
-        self._wake.set()
+        self.thread.wake()
 
     def client(self) -> CentreClient:
         key = os.environ.get(self.cfg["key_env"], "")
@@ -192,18 +173,12 @@ class Shipper:
             self.transport,
         )
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            more = False
-            try:
-                more = self.round()
-            except Exception:  # never let the thread die
-                log.exception("county shipping round failed")
-            if more:
-                continue
-            wait = self.backoff or self.cfg["ship_interval_seconds"]
-            self._wake.wait(wait)
-            self._wake.clear()
+    def _work(self) -> float:
+        """One round; the wait before the next: none when more is waiting, the backoff
+        while the centre cannot be reached or refuses."""
+        if self.round():
+            return 0
+        return self.backoff or self.cfg["ship_interval_seconds"]
 
     # --- one round (tests call it directly) ----------------------------------------------
     def gather(self) -> int:

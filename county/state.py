@@ -22,6 +22,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date
 
+from hall.background import Periodic
 from hall.events import Event
 
 from . import centre, province
@@ -55,16 +56,15 @@ class Overview:
         self._dirty: set[str] = set()
         self._warm: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = None
-        self._pid = None
+        self._warmed = False
+        self._last_links = 0.0
+        self.thread = Periodic("county-overview", REFRESH_MIN_SECONDS, self._work)
 
     def mark(self, site_id: str, days=()) -> None:
         with self._lock:
             self._dirty.add(site_id)
             self._warm.update((site_id, d) for d in days if d != "*")
-        self._wake.set()
+        self.thread.wake()
 
     def warm(self, limit: int = 200) -> int:
         """Compute the ranking's summaries of days that records changed (DayCache), so
@@ -125,61 +125,21 @@ class Overview:
             )
         )
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
-
-    def ensure_running(self) -> None:
-        if self.running:
-            return
-        with self._lock:
-            if self.running:
-                return
-            self._pid = os.getpid()
-            self._stop = threading.Event()
-            self._thread = threading.Thread(target=self._run, name="county-overview", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.set()
-
-    def prewarm(self) -> None:
-        """At start: this month's and last month's summaries of every site, read from
-        the copies (or computed), so the first ranking asked is answered from memory."""
-        from datetime import timedelta
-
-        from .figures import days_of
-
-        hall = self.state.hall
-        today = hall.hours.local(hall.clock.now()).date()
-        start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
-        for site in self.state.sites():
-            if self._stop.is_set():
-                return
-            self.state.days.get(self.state, site, days_of(start, today))
-
-    def _run(self) -> None:
+    def _work(self) -> None:
         import time
 
-        try:
-            self.prewarm()
-        except Exception:
-            log.exception("county: warming the ranking's summaries failed")
-        last_links = 0.0
-        while not self._stop.is_set():
-            self._wake.wait(LINK_CHECK_SECONDS)
-            self._wake.clear()
+        if not self._warmed:
+            self._warmed = True
             try:
-                self.refresh()
-                if time.monotonic() - last_links >= LINK_CHECK_SECONDS:
-                    last_links = time.monotonic()
-                    self.check_links()
-                while self.warm() and not self._dirty and not self._stop.is_set():
-                    pass  # rows first: a busy centre warms between refreshes
+                self.prewarm()
             except Exception:
-                log.exception("county overview refresh failed")
-            self._stop.wait(REFRESH_MIN_SECONDS)
+                log.exception("county: warming the ranking's summaries failed")
+        self.refresh()
+        if time.monotonic() - self._last_links >= LINK_CHECK_SECONDS:
+            self._last_links = time.monotonic()
+            self.check_links()
+        while self.warm() and not self._dirty:
+            pass  # rows first: a busy centre warms between refreshes
 
 
 class CountyState:
@@ -197,6 +157,7 @@ class CountyState:
         self.shipper = Shipper(hall)
         self.days = DayCache()
         self._departments: dict[str, list[str]] = {}
+        self._sites_checked = -1e9
         self.overview = Overview(self)
         self.reception = centre.Reception(hall, self.replicas, self._applied)
         adapter = province.make_adapter(hall.cfg)
@@ -267,13 +228,22 @@ class CountyState:
         self.shipper.ensure_running()
         if self.sender is not None:
             self.sender.ensure_running()
-        self.overview.ensure_running()
+        # The centre's thread, once it has sites (asked again until it has: a site
+        # registered while serving is picked up at the next request).
+        import time
+
+        if self.overview.thread.running:
+            return
+        if time.monotonic() - self._sites_checked >= 10:
+            self._sites_checked = time.monotonic()
+            if self.sites():
+                self.overview.thread.ensure_running()
 
     def stop(self) -> None:
         self.shipper.stop()
         if self.sender is not None:
             self.sender.stop()
-        self.overview.stop()
+        self.overview.thread.stop()
 
 
 def setup(app, hall) -> CountyState:

@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 
 class Periodic:
     """Calls `work()` every `interval` seconds in a daemon thread, until stop() or until
-    `work()` returns False (e.g. its hall is gone)."""
+    `work()` returns False (e.g. its hall is gone). `work()` may return a number of
+    seconds to wait instead (0: at once, e.g. more is waiting; a backoff); `wake()` ends
+    the current wait early (new work arrived)."""
 
     def __init__(self, name: str, interval: float, work: Callable[[], bool | None]):
         self.name = name
@@ -27,6 +29,7 @@ class Periodic:
         self.rounds = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._pid: int | None = None
 
@@ -46,9 +49,14 @@ class Periodic:
             self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
             self._thread.start()
 
+    def wake(self) -> None:
+        """Run the next round now (or as soon as the current one is done)."""
+        self._wake.set()
+
     def stop(self, timeout: float = 10.0) -> None:
         """End promptly (the current round finishes)."""
         self._stop.set()
+        self._wake.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -73,5 +81,10 @@ class Periodic:
                 log.exception("%s: a round failed", self.name)
                 keep_going = True
             self.rounds += 1
-            if keep_going is False or stop.wait(self.interval):
+            if keep_going is False or stop.is_set():
                 return
+            wait = self.interval
+            if isinstance(keep_going, (int, float)) and not isinstance(keep_going, bool):
+                wait = max(0.0, float(keep_going))
+            if wait and self._wake.wait(wait):
+                self._wake.clear()
