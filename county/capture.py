@@ -44,6 +44,7 @@ WINDOW_ACTIONS = ("open", "pause", "close", "force_close")
 FIGURE_DAYS_BACK = 7
 FIGURE_DAYS_AHEAD = 14
 
+
 def redact(value):
     """Mobile and ID-card numbers in free text masked (13812345678 -> 138****5678):
     hall/privacy.py's rule, the one the purge applies."""

@@ -21,6 +21,7 @@ from hall import issuing
 from hall.app import current_hall
 from hall.errors import HallError
 from hall.hours import WEEKDAY_CN
+from hall.interfaces import MATTERS
 
 from . import printing
 
@@ -65,6 +66,11 @@ def services_view(hall) -> tuple[list[dict], list[dict]]:
     read = hall.engine.read
     counts = read.waiting_counts(db)
     services = [read.service_json(db, s, counts) for s in read.services(db)]
+    # The county's catalogue matters a service offers (interface "matters", when a face
+    # provides it): a second level like the sub-matters, each with its materials.
+    catalogue = hall.faces.interface(MATTERS)
+    for s in services:
+        s["catalogue"] = catalogue.offered(s["code"]) if catalogue is not None else []
     groups: dict[str, list[dict]] = {}
     for s in services:
         groups.setdefault(s["department"], []).append(s)
@@ -131,6 +137,7 @@ def render(kiosk: dict | None, *, mode="start", status=200, **extra):
         error=None,
         ticket=None,
         service=None,
+        matter=None,
     )
     ctx.update(extra)
     resp = render_template("kiosk/kiosk.html", **ctx)
@@ -147,7 +154,12 @@ def start(kiosk_id: str | None = None):
         hall = current_hall()
         services, _ = services_view(hall)
         svc = next((s for s in services if s["code"] == code[:32]), None)
-        if svc and svc["matters"] and svc["open"]:
+        wanted = request.args.get("matter", "")[:64]
+        chosen = next((m for m in (svc or {}).get("catalogue", []) if m["code"] == wanted), None)
+        if svc and chosen and svc["open"]:
+            # A catalogue matter tapped: its materials first, then the number.
+            return render(kiosk, mode="materials", service=svc, matter=chosen)
+        if svc and (svc["matters"] or svc["catalogue"]) and svc["open"]:
             return render(kiosk, mode="matters", service=svc)
     return render(kiosk)
 
@@ -162,15 +174,18 @@ def take(kiosk_id: str | None = None):
     code = (request.form.get("service") or "").strip()[:32]
     matter = (request.form.get("matter") or "").strip()[: printing.MAX_MATTER]
     row = hall.engine.read.service(hall.store.db(), code) if code else None
+    catalogue = hall.faces.interface(MATTERS)
+    offered = catalogue.offered(code) if catalogue is not None and row is not None else []
     if row is not None and not matter:
-        if _matters(row):
+        if _matters(row) or offered:
             # A service with sub-matters: choose one first (second level).
             services, _ = services_view(hall)
             s = next((s for s in services if s["code"] == code), None)
             if s and s["open"]:
                 return render(kiosk, mode="matters", service=s)
     if row is not None and matter and matter not in _matters(row):
-        matter = ""
+        if not any(m["code"] == matter for m in offered):
+            matter = ""
     # /kiosk (no id) prints on the [printer] default; /kiosk/<id> on that kiosk's printer.
     options = {"print": True if kiosk is None else None, "matter": matter or None}
     try:
@@ -185,7 +200,7 @@ def take(kiosk_id: str | None = None):
     except HallError as e:
         return render(kiosk, error=short(e.message), status=e.status)
     body.setdefault("printed", False)
-    body["matter"] = matter or body.get("matter")
+    body["matter"] = body.get("matter") or matter
     fault = body.get("printer") is not None and not body.get("printed")
     settings = hall.cfg.sections["kiosk"]
     return render(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from hall.app import current_hall
+from hall.interfaces import MATTERS
 
 from .pages import not_found_page
 
@@ -53,6 +54,9 @@ def progress(token: str):
     if t is None:
         return not_found_page("没有找到这张号票", "请核对二维码，或到导办台咨询。")
     ticket = read.ticket_json(db, t)  # no token in the page's data: the URL has it
+    # The county catalogue's matter of the ticket and its materials (interface "matters").
+    catalogue = hall.faces.interface(MATTERS)
+    matter = catalogue.of_ticket(t["id"]) if catalogue is not None else None
     html = render_template(
         "kiosk/phone.html",
         hall_name=hall.cfg.hall["name"],
@@ -61,5 +65,6 @@ def progress(token: str):
         levels=RATING_LEVELS,
         reasons=hall.cfg.ratings["reasons"],
         issued=(ticket["issued_at"] or "")[11:16],
+        matter=matter,
     )
     return html, 200, {"Cache-Control": "private, no-store", "X-Robots-Tag": "noindex"}

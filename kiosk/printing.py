@@ -19,7 +19,7 @@ from hall.background import Periodic
 from hall.clock import from_iso
 from hall.events import PrinterStatusChanged
 from hall.face import IssueContext
-from hall.interfaces import PRINTERS
+from hall.interfaces import MATTERS, PRINTERS
 from printer import STATUS_CN as PRINTER_CN
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,9 @@ def publish_status(hall, snapshot: dict) -> None:
 
 
 # --- the slip ------------------------------------------------------------------------
-def slip_for(hall, ticket: dict, printer_name: str | None, body: dict | None = None, hint=""):
+def slip_for(
+    hall, ticket: dict, printer_name: str | None, body: dict | None = None, hint="", materials=()
+):
     """The TicketSlip of a ticket row (waiting ahead and wait estimate as of now)."""
     from printer import TicketSlip
 
@@ -158,6 +160,7 @@ def slip_for(hall, ticket: dict, printer_name: str | None, body: dict | None = N
         qr_url=progress_url(hall, ticket["token"]),
         footer=pcfg.get("footer") or "",
         window_hint=hint,
+        materials=tuple(materials),
     )
 
 
@@ -179,6 +182,13 @@ def valid_matter(hall, service_code: str, matter: str | None) -> str | None:
     row = hall.engine.read.service(hall.store.db(), service_code)
     matters = json.loads(row["matters"] or "[]") if row else []
     return matter if matter in matters else None
+
+
+def catalogue_matter(hall, service_code: str, matter: str | None) -> dict | None:
+    """The county catalogue's matter (interface "matters") the choice names, if the
+    service offers it: its name is printed, and its materials."""
+    catalogue = hall.faces.interface(MATTERS)
+    return catalogue.find(service_code, matter) if catalogue is not None and matter else None
 
 
 def target_printer(hall, kiosk: str | None, wanted: bool | None) -> str | None:
@@ -222,13 +232,19 @@ def issue_hook(hall):
         # error); absent when nothing was printed.
         try:
             matter = valid_matter(hall, ticket["service"], ctx.options.get("matter"))
+            listed = catalogue_matter(hall, ticket["service"], ctx.options.get("matter"))
+            materials: tuple = ()
+            if listed:
+                matter = listed["name"]
+                materials = tuple(listed["materials"])
+                extra["materials"] = list(materials)
             if matter:
                 extra["matter"] = matter
             name = target_printer(hall, ctx.kiosk, ctx.options.get("print"))
             if name is None:
                 return extra
             extra["printer"] = name
-            slip = slip_for(hall, ticket, name, ctx.body, matter_hint(matter))
+            slip = slip_for(hall, ticket, name, ctx.body, matter_hint(matter), materials)
             result = printers_of(hall)[name].print(slip)
             extra["printed"] = bool(result.printed)
             extra["print_error"] = result.error
