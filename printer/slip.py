@@ -8,7 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-
 MATERIALS_SHOWN = 6  # items of the materials list printed; the rest on the phone page
 
 
