@@ -39,6 +39,37 @@ def site_today(sh: SiteHall) -> date:
     return sh.clock.now().astimezone(sh.cfg.tz).date()
 
 
+def pct(value, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def dur(seconds) -> str:
+    if seconds is None:
+        return "—"
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}时{seconds % 3600 // 60:02d}分"
+    return f"{seconds // 60}分{seconds % 60:02d}秒"
+
+
+def shown(row: dict) -> dict:
+    """The texts a site's overview row shows (the page and county.js write them as
+    they are: no rule of the server is repeated in the browser)."""
+    since = row["offline_since"]
+    return {
+        "waiting": str(row["waiting"]),
+        "windows": f"{row['windows_open']}/{row['windows']}",
+        "longest": dur(row["longest_wait_s"]),
+        "tickets": str(row["tickets"]),
+        "served": str(row["served"]),
+        "service_level": pct(row["service_level"]),
+        "bad": str(row["bad_count"]),
+        "good_rate": pct(row["good_rate"]),
+        "link": row["link_name"] + (f"（{since[5:16].replace('T', ' ')}起）" if since else ""),
+        "seen": (row["last_seen_at"] or "—")[5:16].replace("T", " "),
+    }
+
+
 def link_state(hall, site: dict) -> dict:
     """online | offline (not heard from for [county] offline_after_seconds) | never."""
     seen = from_iso(site["last_seen_at"])
@@ -79,6 +110,7 @@ def overview_row(state, site: dict) -> dict:
         "good_rate": None,
     }
     if not state.replicas.exists(site["id"]):
+        row["show"] = shown(row)
         return row
     with state.replicas.read(site["id"]) as db:
         sh = site_hall(state, site, db)
@@ -105,6 +137,7 @@ def overview_row(state, site: dict) -> dict:
         good_rate=figs["ratings"]["good_rate"],
         day=today.isoformat(),
     )
+    row["show"] = shown(row)
     return row
 
 

@@ -15,6 +15,7 @@ from hall.apispec import (
     array,
     binary,
     body,
+    boolean,
     integer,
     json_response,
     number,
@@ -106,8 +107,13 @@ SCHEMAS = {
         required=["window"],
     ),
     "PointRate": body(
-        {"score": integer(1, 5), "reasons": array(text(100), 20), "comment": text(500)},
-        required=["score"],
+        {
+            "score": integer(1, 5),
+            "reasons": array(text(100), 20),
+            "comment": text(500),
+            "skip": boolean(description="the citizen left without rating: recorded unrated"),
+        },
+        description="score, or skip: true",
     ),
     "ProvinceSummary": obj(
         {
