@@ -204,6 +204,8 @@ class Reception:
             if not records:
                 acked = self.replicas.acked(site_id)
                 self._seen(site_id, now, acked, None)
+                # A heartbeat: the row's link and longest wait are shown afresh.
+                self.on_applied(site, [], set())
                 return {"acked": acked, "applied": 0}
             try:
                 _before, acked, fresh, days = self.replicas.apply(site_id, records)

@@ -254,7 +254,9 @@ def test_while_the_centre_is_down_the_backlog_waits_and_arrives_in_order_once(
     assert st.shipper.backoff >= 1
     status = st.shipper.status()
     assert status["state_name"] == "无法连接县中心" and "unreachable" in status["last_error"]
-    board = login(app, "boss", "supervisor").get("/supervisor/board/fragment").get_data(as_text=True)
+    board = (
+        login(app, "boss", "supervisor").get("/supervisor/board/fragment").get_data(as_text=True)
+    )
     assert 'id="county-link"' in board and "无法连接县中心" in board
     assert f"待上报 <b>{status['backlog']}</b> 条" in board
     wire.down = False
