@@ -13,7 +13,7 @@ import requests
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, ROOT, LiveServer, save_screenshot
-from tests.county.test_live import add_site, start_centre, start_site
+from tests.county.test_live import add_site, start_centre, start_site, wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 CATALOGUE = str(ROOT / "county" / "demo_data" / "catalogue.toml")
@@ -45,14 +45,17 @@ def test_the_county_page_follows_a_site_live(tmp_path, servers, page):
     centre.session("cboss", "supervisor")  # the account
     clerk = site.session("li", "clerk")
     boss = centre.session("cboss2", "supervisor")
-    row_api = lambda: next(
-        r for r in boss.get(centre.url + "/api/county/sites").json() if r["id"] == "xiang-01"
-    )  # noqa: E731
-    import time
-
-    deadline = time.monotonic() + 30
-    while row_api()["link"] != "online" and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for(
+        lambda: (
+            next(
+                r
+                for r in boss.get(centre.url + "/api/county/sites").json()
+                if r["id"] == "xiang-01"
+            )["link"]
+            == "online"
+        ),
+        what="the site online",
+    )
 
     page.goto(centre.url + "/county")
     login_here(page, "cboss")
