@@ -28,11 +28,22 @@ def configure_site(p) -> None:
     rot.add_argument("--grace-hours", type=float, default=None)
 
 
+def _county_app(args):
+    """The app of the config, which must install the county face."""
+    app = make_app(args)
+    hall = app.extensions["hall"]
+    if not hall.faces.installed("county"):
+        raise SystemExit(
+            'this hall does not install the county face: add faces = ["county"] to [hall] '
+            "in its config (docs/county.md)"
+        )
+    return hall
+
+
 def run_site(args) -> int:
     from . import centre
 
-    app = make_app(args)
-    hall = app.extensions["hall"]
+    hall = _county_app(args)
     cmd = args.site_command
     if cmd == "add":
         key = centre.add_site(hall, args.id, args.name, args.level)
@@ -69,8 +80,7 @@ def configure_catalogue(p) -> None:
 def run_catalogue(args) -> int:
     from . import catalogue
 
-    app = make_app(args)
-    hall = app.extensions["hall"]
+    hall = _county_app(args)
     if args.catalogue_command == "load":
         counts = catalogue.save(hall, catalogue.load_file(args.file))
         print(

@@ -9,7 +9,7 @@ import secrets
 import sys
 
 from .config import ConfigError
-from .face import INSTALLED, declarations, resolve
+from .face import INSTALLED, OPTIONAL, declarations, resolve
 from .vocabulary import STAFF_ROLES
 
 DEMO_USERS = [
@@ -278,7 +278,12 @@ def _face_packages(argv) -> tuple[str, ...]:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {c.name: c for face in declarations(_face_packages(argv)) for c in face.commands}
+    # The commands of the optional faces are there too (e.g. `county-demo` from a hall
+    # whose config does not install the county face); each says so when its face is
+    # needed and not installed.
+    packages = _face_packages(argv)
+    packages += tuple(p for p in OPTIONAL if p not in packages)
+    commands = {c.name: c for face in declarations(packages) for c in face.commands}
     args = build_parser(commands.values()).parse_args(argv)
     handlers = {
         "init": cmd_init,
