@@ -138,8 +138,12 @@ class Overview:
         if time.monotonic() - self._last_links >= LINK_CHECK_SECONDS:
             self._last_links = time.monotonic()
             self.check_links()
+        with self._lock:
+            had_work = bool(self._warm)
         while self.warm() and not self._dirty:
             pass  # rows first: a busy centre warms between refreshes
+        if had_work and not self._warm:
+            self.prewarm()  # days without records too (weekends): all in memory
 
 
 class CountyState:
