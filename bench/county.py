@@ -349,6 +349,7 @@ def run(args, tmp: Path) -> int:
         centre.start()
         centre.login()
         _, restart_s = timed(lambda: centre.get(q))
+        settle(centre)
         _, restart2_s = timed(lambda: centre.get(q))
     finally:
         centre.stop()
@@ -372,7 +373,7 @@ def run(args, tmp: Path) -> int:
         "ranking_s": warm_s,
         "ranking_again_s": warm2_s,
         "ranking_after_restart_s": restart_s,
-        "ranking_after_restart_again_s": restart2_s,
+        "ranking_after_restart_settled_s": restart2_s,
         "ranked_sites": ranked,
         "departments": len(ranking["departments"]),
         "threads": args.threads,
@@ -394,7 +395,8 @@ def run(args, tmp: Path) -> int:
         f"{'month ranking right after catch-up':<36} {right_after_s:>10} s  (settled in {warm_day_s} s)"
     )
     print(
-        f"{'month ranking (after a restart)':<36} {result['ranking_after_restart_s']:>10} s  (again {restart2_s} s)"
+        f"{'month ranking right after a restart':<36} {result['ranking_after_restart_s']:>10} s  "
+        f"(settled: {restart2_s} s)"
     )
     print(json.dumps(result, ensure_ascii=False))
     return 0

@@ -57,6 +57,7 @@ class Overview:
         self._warm: set[tuple[str, str]] = set()
         self._lock = threading.Lock()
         self._warmed = False
+        self.prewarming = False
         self._last_links = 0.0
         self.thread = Periodic("county-overview", REFRESH_MIN_SECONDS, self._work)
 
@@ -125,6 +126,24 @@ class Overview:
             )
         )
 
+    def prewarm(self) -> None:
+        """This month's and last month's summaries of every site, read from the copies
+        (or computed): at start, and after records arrived, so a ranking asked is
+        answered from memory."""
+        from datetime import timedelta
+
+        from .figures import days_of
+
+        hall = self.state.hall
+        today = hall.hours.local(hall.clock.now()).date()
+        start = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        self.prewarming = True
+        try:
+            for site in self.state.sites():
+                self.state.days.get(self.state, site, days_of(start, today))
+        finally:
+            self.prewarming = False
+
     def _work(self) -> None:
         import time
 
@@ -180,6 +199,7 @@ class CountyState:
         """How the centre stands: sites, the ranking's cache, work still to do."""
         with self.overview._lock:
             warming, dirty = len(self.overview._warm), len(self.overview._dirty)
+        warming += int(self.overview.prewarming)
         return {
             "sites": len(self.sites()),
             "cached_days": len(self.days),

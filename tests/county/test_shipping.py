@@ -327,3 +327,28 @@ def test_the_catalogue_is_fetched_conditionally_and_offered_per_service(
     assert m.get("340722-SB-001")["version"] == 2 and m.get("340722-SB-001")["materials"] == [
         "居民身份证"
     ]
+
+
+def test_the_centre_keeps_the_rankings_summaries_warm(make_site, centre, centre_app, clock):
+    """The centre's background round (run here by hand): rows rebuilt, the days that
+    records touched summarised, then every day of this and last month; a ranking then
+    computes nothing, and a restart reads the summaries back from the copies."""
+    app, hall, _ = scripted_site(make_site, clock)
+    ship_all(hall)
+    st = centre.faces.state("county")
+    st.overview.thread.work()
+    status = st.status()
+    assert status["warming"] == 0 and status["dirty_rows"] == 0
+    assert status["cached_days"] == 61  # Oct 1 .. Nov 30 (today is Mon 2026-11-30)
+    computed = st.days.computed
+    assert computed == 1  # the one day with tickets; the rest have none
+    county = login(centre_app, "county-boss", "supervisor")
+    rank = county.get("/api/county/ranking?from=2026-11-01&to=2026-11-30").get_json()
+    assert rank["levels"][0]["sites"][0]["tickets"] == 8
+    assert st.days.computed == computed
+    # a fresh centre on the same database reads them back
+    from county.figures import DayCache
+
+    st.days = DayCache()
+    rank2 = county.get("/api/county/ranking?from=2026-11-01&to=2026-11-30").get_json()
+    assert rank2["levels"] == rank["levels"] and st.days.computed == 0
