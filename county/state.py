@@ -58,6 +58,7 @@ class Overview:
         self._lock = threading.Lock()
         self._warmed = False
         self.prewarming = False
+        self.need_prewarm = False
         self._last_links = 0.0
         self.thread = Periodic("county-overview", REFRESH_MIN_SECONDS, self._work)
 
@@ -65,6 +66,8 @@ class Overview:
         with self._lock:
             self._dirty.add(site_id)
             self._warm.update((site_id, d) for d in days if d != "*")
+            if days:
+                self.need_prewarm = True
         self.thread.wake()
 
     def warm(self, limit: int = 200) -> int:
@@ -157,12 +160,14 @@ class Overview:
         if time.monotonic() - self._last_links >= LINK_CHECK_SECONDS:
             self._last_links = time.monotonic()
             self.check_links()
-        with self._lock:
-            had_work = bool(self._warm)
         while self.warm() and not self._dirty:
             pass  # rows first: a busy centre warms between refreshes
-        if had_work and not self._warm:
-            self.prewarm()  # days without records too (weekends): all in memory
+        with self._lock:
+            again = self.need_prewarm and not self._warm
+            if again:  # days without records too (weekends): all in memory
+                self.prewarming, self.need_prewarm = True, False
+        if again:
+            self.prewarm()
 
 
 class CountyState:
@@ -199,7 +204,7 @@ class CountyState:
         """How the centre stands: sites, the ranking's cache, work still to do."""
         with self.overview._lock:
             warming, dirty = len(self.overview._warm), len(self.overview._dirty)
-        warming += int(self.overview.prewarming)
+        warming += int(self.overview.prewarming or self.overview.need_prewarm)
         return {
             "sites": len(self.sites()),
             "cached_days": len(self.days),
