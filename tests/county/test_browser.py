@@ -156,16 +156,15 @@ def test_a_village_point_records_serves_and_rates_a_walk_in(tmp_path, servers, p
     servers.append(point)
     point.session("duty", "clerk")
     boss = centre.session("cboss", "supervisor")
+    # the catalogue arrives from the centre within a round or two
+    wait_for(
+        lambda: requests.get(point.url + "/api/county/matters?service=CMB").json(),
+        what="the catalogue at the point",
+    )
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto(point.url + "/county/point")
     login_here(page, "duty")
     page.click("#cy-open")
-    # the catalogue arrives from the centre within a round or two
-    for _ in range(20):
-        page.reload()
-        if page.locator(".cy-matter").count():
-            break
-        page.wait_for_timeout(500)
     expect(page.locator("#cy-new")).to_contain_text("城乡居民基本养老保险参保登记")
     page.click("label.cy-matter:has-text('最低生活保障申请')")
     page.fill("#cy-new-case", "CUN-2026-0001")
