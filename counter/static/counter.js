@@ -46,6 +46,11 @@
     show("cur-priority", !!(c && c.priority));
     setText("cur-priority", c && c.priority ? "绿色通道" + (c.priority_reason ? "：" + c.priority_reason : "") : "");
     show("cur-times", !!c);
+    show("cur-case-box", !!c);
+    if (!c || String(c.id) !== $("cur-case").getAttribute("data-ticket")) {
+      $("cur-case").value = "";  // the case number belongs to the ticket in hand
+      $("cur-case").setAttribute("data-ticket", c ? String(c.id) : "");
+    }
     show("cur-empty", !c);
     if (c) {
       setText("cur-waited", c.waited_text);
@@ -179,7 +184,14 @@
     recall: function () { return ticketAction("recall", "已重呼 " + state.current.number); },
     start: function () { return ticketAction("start", "开始办理 " + state.current.number); },
     noshow: function () { return ticketAction("no-show", state.current.number + " 已过号"); },
-    finish: function () { return ticketAction("finish", state.current.number + " 已办结，请群众在评价器上评价"); },
+    finish: function () {
+      // 办件编号 typed or scanned (a scanner types it, then Enter: ignored in the field).
+      var c = state && state.current;
+      if (!c) return;
+      var caseNo = $("cur-case").value.trim();
+      return run(Hall.api("POST", "/api/tickets/" + c.id + "/finish", caseNo ? { case_no: caseNo } : {}),
+        c.number + " 已办结，请群众在评价器上评价");
+    },
     transfer: function () { openTransfer(); },
     pause: function () {
       if (state.state === "paused") {
