@@ -76,6 +76,7 @@ class _Site:
     def __init__(self, path: str):
         self.path = path
         self.lock = threading.RLock()
+        self.users = 0  # threads in read()/write() of this copy (never closed under them)
         self.db: sqlite_utils.Database | None = None
         self.columns: dict[str, list[str]] = {}
 
@@ -120,7 +121,7 @@ class Replicas:
         with self._lock:
             open_sites = [(k, s) for k, s in self._sites.items() if s.db is not None]
         for _key, s in open_sites[: max(0, len(open_sites) - MAX_OPEN)]:
-            if s.lock.acquire(blocking=False):
+            if s.users == 0 and s.lock.acquire(blocking=False):
                 try:
                     if s.db is not None:
                         s.db.close()
@@ -129,15 +130,25 @@ class Replicas:
                     s.lock.release()
 
     @contextmanager
-    def read(self, site_id: str):
+    def _use(self, site_id: str):
         s = self._site(site_id)
-        with s.lock:
+        with self._lock:
+            s.users += 1
+        try:
+            with s.lock:
+                yield s
+        finally:
+            with self._lock:
+                s.users -= 1
+
+    @contextmanager
+    def read(self, site_id: str):
+        with self._use(site_id) as s:
             yield self._open(s)
 
     @contextmanager
     def write(self, site_id: str):
-        s = self._site(site_id)
-        with s.lock:
+        with self._use(site_id) as s:
             db = self._open(s)
             db.execute("BEGIN IMMEDIATE")
             try:

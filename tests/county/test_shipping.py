@@ -352,3 +352,29 @@ def test_the_centre_keeps_the_rankings_summaries_warm(make_site, centre, centre_
     st.days = DayCache()
     rank2 = county.get("/api/county/ranking?from=2026-11-01&to=2026-11-30").get_json()
     assert rank2["levels"] == rank["levels"] and st.days.computed == 0
+
+
+def test_more_sites_than_open_copies(make_site, centre, centre_app, clock, monkeypatch):
+    """The centre keeps few copies open at once (county.replica.MAX_OPEN): sites beyond
+    it are closed and opened again as needed, never under a reader."""
+    import county.replica as replica
+
+    monkeypatch.setattr(replica, "MAX_OPEN", 1)
+    halls = []
+    for i in range(3):
+        _app, hall = make_site(f"xiang-0{i + 1}")
+        for _ in range(i + 1):
+            hall.engine.issue("SB")
+        halls.append(hall)
+    for hall in halls:
+        ship_all(hall)
+    st = centre.faces.state("county")
+    open_now = [s for s in st.replicas._sites.values() if s.db is not None]
+    assert len(open_now) <= 2
+    county = login(centre_app, "county-boss", "supervisor")
+    rows = {r["id"]: r for r in county.get("/api/county/sites").get_json()}
+    assert [rows[f"xiang-0{i}"]["tickets"] for i in (1, 2, 3)] == [1, 2, 3]
+    with st.replicas.read("xiang-01") as db:  # a reader keeps its copy open
+        for other in ("xiang-02", "xiang-03"):
+            assert st.replicas.acked(other) > 0
+        assert db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 1
