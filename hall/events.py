@@ -74,6 +74,14 @@ class TicketCancelled(TicketEvent):
 
 
 @dataclass(frozen=True)
+class TicketArrived(TicketEvent):
+    """A ticket issued away from the hall (线上取号, callable only after arrival) checked
+    in: call-next may call it from now on."""
+
+    NAME = "arrived"
+
+
+@dataclass(frozen=True)
 class TicketTransferred(TicketEvent):
     NAME = "transferred"
     to_service: str | None = None

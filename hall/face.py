@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 #: The faces a hall runs, in the order they are set up. A test may add its own faces
 #: through create_app({"FACES": [...]}).
-INSTALLED = ("kiosk", "display", "counter", "supervisor", "appointments")
+INSTALLED = ("kiosk", "display", "counter", "supervisor", "appointments", "citizen")
 
 Ref = str | Callable[..., Any]  # "module:attribute", or the object itself
 

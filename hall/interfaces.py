@@ -31,3 +31,20 @@ class Printers(Protocol):
     def statuses(self) -> list[dict]: ...
 
     def label(self, name: str) -> str: ...
+
+
+PAGE_ADDONS = "page_addons"
+
+
+@runtime_checkable
+class PageAddons(Protocol):
+    """What a face adds to another face's page (provided by the citizen face: the
+    kiosk's 长者模式 button and ID-card script, the guide desk's 呼叫帮办 alerts).
+
+    for_page(page, **context) -> {"scripts": [url], "styles": [url], "buttons": [
+    {"label", "href", "id", "cls", "method": "get" | "post", "fields": {name: value}}],
+    "data": {name: value}} for the page named: "kiosk" (context: kiosk, mode, ticket
+    token when a ticket is shown) or "guide". The page renders buttons in its own place,
+    data as data-* attributes of its body, and loads the scripts after its own."""
+
+    def for_page(self, page: str, **context) -> dict: ...

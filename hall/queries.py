@@ -10,11 +10,13 @@ from .clock import from_iso
 # The call-next order of a window, in one place (README "Queue rules"): tickets
 # transferred to this window, then priority (绿色通道) tickets of its services, then its
 # primary services, then its secondary ones; inside each, the lane (0 transferred to the
-# service's head, 1 checked-in appointment, 2 walk-in), then the longest waiting.
+# service's head, 1 checked-in appointment, 2 walk-in), then the longest waiting. A
+# ticket taken away from the hall that must check in first (arrived = 0) keeps its
+# place but is skipped until it arrives.
 NEXT_FOR_WINDOW = (
     "SELECT t.*, ws.tier AS tier FROM tickets t LEFT JOIN window_services ws "
     "ON ws.window = :w AND ws.service = t.service "
-    "WHERE t.status = 'waiting' AND t.day = :day AND (t.target_window = :w OR "
+    "WHERE t.status = 'waiting' AND t.day = :day AND t.arrived = 1 AND (t.target_window = :w OR "
     "(t.target_window IS NULL AND ws.tier IS NOT NULL)) "
     "ORDER BY CASE WHEN t.target_window = :w THEN 0 WHEN t.priority = 1 THEN 1 "
     "WHEN ws.tier = 1 THEN 2 ELSE 3 END, t.lane, t.queued_at, t.id LIMIT :limit"

@@ -191,5 +191,11 @@ def m010_client_tickets(db):
     )
 
 
+def m011_ticket_arrived(db):
+    """Tickets taken away from the hall (线上取号) may have to check in before they are
+    called: arrived = 0 until then (every other ticket is issued arrived)."""
+    db["tickets"].add_column("arrived", int, not_null_default=1)
+
+
 #: The core's migrations, in order (hall.db.migrate adds the faces' after them).
-CORE_MIGRATIONS = (m001_core, m010_client_tickets)
+CORE_MIGRATIONS = (m001_core, m010_client_tickets, m011_ticket_arrived)

@@ -32,6 +32,7 @@ ACTION_CN = {
     "serving": "开始办理",
     "no_show": "过号",
     "requeued": "重新排队",
+    "arrived": "到场签到",
     "finished": "办结",
     "transferred": "转办",
     "cancelled": "取消",

@@ -24,6 +24,7 @@ class TicketTransitions:
         appointment_id: int | None = None,
         ignore_quota: bool = False,
         within=None,
+        arrived: bool = True,
     ) -> dict:
         """Issue a number. within(db, ticket), if given, runs inside the same transaction
         after the insert (e.g. marking a booking checked in); if it raises, nothing is kept."""
@@ -51,8 +52,8 @@ class TicketTransitions:
             cur = db.execute(
                 "INSERT INTO tickets (day, number, prefix, seq, service, status, priority, "
                 "priority_reason, lane, queued_at, token, issued_at, requeues, source, kiosk, "
-                "issued_by, appointment_id) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, ?, "
-                "0, ?, ?, ?, ?)",
+                "issued_by, appointment_id, arrived) VALUES (?, ?, ?, ?, ?, 'waiting', ?, ?, ?, ?, ?, "
+                "?, 0, ?, ?, ?, ?, ?)",
                 [
                     day,
                     number,
@@ -69,6 +70,7 @@ class TicketTransitions:
                     kiosk,
                     actor.username if actor else None,
                     appointment_id,
+                    int(arrived),
                 ],
             )
             t = self.read.ticket(db, cur.lastrowid)
@@ -82,6 +84,7 @@ class TicketTransitions:
                 reason=priority_reason,
                 source=source,
                 kiosk=kiosk,
+                **({} if arrived else {"arrived": False}),
             )
             out.append(
                 self._ticket_event(
@@ -98,6 +101,24 @@ class TicketTransitions:
             if within is not None:
                 within(db, t)
             return t
+
+        return self.write(run)
+
+    def arrive(self, ticket_id: int, actor: Actor | None = None, where: str = "") -> dict:
+        """A ticket taken away from the hall checks in (door QR, kiosk): from now on
+        call-next may call it, in the place it has held since it was issued."""
+
+        def run(db, out):
+            now = self.clock.now()
+            t = self._load(db, ticket_id)
+            if t["arrived"]:
+                return t
+            if t["status"] != "waiting":
+                raise Conflict(f"{t['number']}当前状态为{t['status']}，无需签到 (ticket is {t['status']})")
+            db.execute("UPDATE tickets SET arrived = 1 WHERE id = ? AND arrived = 0", [t["id"]])
+            eid = self._log(db, t, "arrived", now, actor=actor, where=where)
+            out.append(self._ticket_event(ev.TicketArrived, db, t, now, eid, actor=actor))
+            return self.read.ticket(db, t["id"])
 
         return self.write(run)
 
