@@ -59,6 +59,19 @@ class Notifier:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()  # one pass at a time in this process
+        if self.enabled:
+            self._start_cursor()
+
+    def _start_cursor(self) -> None:
+        """On the first start with a channel, what the log holds already is not news."""
+
+        def run(db, out):
+            db.execute(
+                "INSERT INTO sms_cursor (name, last_event) SELECT 'sms', COALESCE(MAX(id), 0) "
+                "FROM ticket_events WHERE NOT EXISTS (SELECT 1 FROM sms_cursor WHERE name = 'sms')"
+            )
+
+        self.hall.engine.write(run)
 
     @property
     def enabled(self) -> bool:
@@ -146,12 +159,7 @@ class Notifier:
         def run(db, out):
             n = 0
             row = db.execute("SELECT last_event FROM sms_cursor WHERE name = 'sms'").fetchone()
-            if row is None:  # first start: nothing before now is news
-                last = db.execute("SELECT COALESCE(MAX(id), 0) FROM ticket_events").fetchone()[0]
-                db.execute("INSERT INTO sms_cursor (name, last_event) VALUES ('sms', ?)", [last])
-                cursor = last
-            else:
-                cursor = row[0]
+            cursor = row[0] if row else 0
             events = db.execute(
                 "SELECT e.id, e.kind, e.window, e.details, s.ticket_id, s.phone FROM ticket_events e "
                 "LEFT JOIN sms_subscriptions s ON s.ticket_id = e.ticket_id AND s.state = 'active' "

@@ -47,3 +47,33 @@ def make_app(tmp_path, clock):
         if state is not None:
             state.stop()
         hall.store.close()
+
+
+PASSWORD = "correct-horse-42"
+
+
+@pytest.fixture
+def staff_of():
+    from hall.auth import create_user
+    from tests.conftest import StaffClient
+
+    def login(app, username, role="clerk"):
+        hall = app.extensions["hall"]
+        if not list(hall.store.db().query("SELECT 1 FROM users WHERE username = ?", [username])):
+            create_user(hall.store, username, PASSWORD, role)
+        c = app.test_client()
+        r = c.post("/api/login", json={"username": username, "password": PASSWORD})
+        assert r.status_code == 200, r.get_json()
+        return StaffClient(c, r.get_json()["csrf_token"], username)
+
+    return login
+
+
+@pytest.fixture
+def clerk_at_app(staff_of):
+    def make(app, window):
+        c = staff_of(app, f"clerk{window}")
+        assert c.post(f"/api/windows/{window}/open").status_code == 200
+        return c
+
+    return make

@@ -108,3 +108,65 @@ class FakeIdModule(PtyDevice):
                 self.write(ga467.answer(ga467.SW_OK, lengths + text + photo))
             else:
                 self.write(ga467.answer(0x21))  # unknown command
+
+
+class FakeModem(PtyDevice):
+    """A GSM modem: answers AT commands; AT+CMGS=<n> gets the `> ` prompt, then the PDU
+    up to Ctrl-Z is kept in `pdus` and answered +CMGS: <ref> OK (or ERROR when
+    `fail` is set)."""
+
+    def __init__(self):
+        super().__init__()
+        self.pdus: list[str] = []
+        self.commands: list[str] = []
+        self.fail = False
+        self.echo = True
+
+    def serve(self):
+        from citizen import pdu as pdu_mod
+
+        buf = b""
+        ref = 0
+        while not self._stop.is_set():
+            buf += os.read(self.master, 1024)
+            while b"\r" in buf:
+                line, buf = buf.split(b"\r", 1)
+                cmd = line.strip().decode("ascii", errors="replace")
+                if not cmd:
+                    continue
+                self.commands.append(cmd)
+                if self.echo:
+                    self.write(line + b"\r")
+                if cmd == "ATE0":
+                    self.echo = False
+                if cmd.startswith("AT+CMGS="):
+                    self.write(b"\r\n> ")
+                    while b"\x1a" not in buf:
+                        buf += os.read(self.master, 1024)
+                    body, buf = buf.split(b"\x1a", 1)
+                    if self.fail:
+                        self.write(b"\r\n+CMS ERROR: 38\r\n")
+                        continue
+                    hexpdu = body.decode("ascii").strip()
+                    pdu_mod.decode(hexpdu)  # must parse
+                    self.pdus.append(hexpdu)
+                    ref += 1
+                    self.write(f"\r\n+CMGS: {ref}\r\n\r\nOK\r\n".encode())
+                elif cmd.startswith("AT"):
+                    self.write(b"\r\nOK\r\n")
+
+    def texts(self) -> list[tuple[str, str]]:
+        """(phone, text) of every message, concatenated parts joined."""
+        from citizen import pdu as pdu_mod
+
+        out, parts = [], {}
+        for p in self.pdus:
+            d = pdu_mod.decode(p)
+            if d["parts"] == 1:
+                out.append((d["phone"], d["text"]))
+                continue
+            parts.setdefault(d["ref"], {})[d["part"]] = d
+            if len(parts[d["ref"]]) == d["parts"]:
+                got = parts.pop(d["ref"])
+                out.append((d["phone"], "".join(got[k]["text"] for k in sorted(got))))
+        return out
