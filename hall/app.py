@@ -150,8 +150,20 @@ def _make_voice(cfg, instance_path: str):
     if not cfg.voice["enabled"]:
         return None
     from .voice import Voice
+    from .voicecli import build_default_soon, pack_dir
+    from .voicepack import Pack, PackError
 
     v = cfg.voice
+    pack = None
+    folder = pack_dir(v["pack"])
+    if folder is not None:
+        try:
+            pack = Pack.load(folder)
+        except PackError as e:
+            if v["pack"] == "default":
+                build_default_soon(v)  # first start: espeak-ng phrases until it is built
+            else:
+                log.warning("voice pack not used: %s", e)
     voice = Voice(
         os.path.join(instance_path, "audio"),
         voice=v["voice"],
@@ -161,6 +173,7 @@ def _make_voice(cfg, instance_path: str):
         template=v["template"],
         espeak=v["espeak"],
         max_files=v["cache_files"],
+        pack=pack,
     )
     return voice if voice.available() else None
 

@@ -196,6 +196,9 @@ def build_parser(commands=()) -> argparse.ArgumentParser:
     add.add_argument("--windows", help="comma-separated window numbers a clerk may use")
     add.add_argument("--display-name")
     add.add_argument("--staff-no")
+    from .voicecli import configure as voice_configure
+
+    voice_configure(sub.add_parser("voice", help="voice packs: check one, build the default"))
     for command in commands:
         resolve(command.configure)(sub.add_parser(command.name, help=command.help))
     return p
@@ -223,6 +226,10 @@ def main(argv=None) -> int:
     try:
         if args.command == "user":
             return cmd_user_add(args)
+        if args.command == "voice":
+            from .voicecli import run as voice_run
+
+            return voice_run(args)
         if args.command == "settings":
             from .settings import markdown, write_readme
 

@@ -184,6 +184,13 @@ SETTINGS: list[Setting] = [
     _s("voice", "voice", "cmn-latn-pinyin", "espeak-ng voice (cmn-latn-pinyin reads Mandarin)."),
     _s(
         "voice",
+        "pack",
+        "default",
+        "Voice pack the calls and kiosk prompts are spliced from (docs/voice.md): default "
+        "(rendered from espeak-ng at install), a folder, or none (espeak-ng phrases).",
+    ),
+    _s(
+        "voice",
         "cache_files",
         400,
         "Call announcements kept on disk (about 0.6 MB each); the oldest are removed.",
