@@ -255,7 +255,29 @@ def create_app(test_config: dict | None = None) -> Flask:
     socketio.init_app(app, **kwargs)
     _register_errors(app)
     _register_security_headers(app)
+    _register_page_addons(app, hall)
     return app
+
+
+EMPTY_ADDONS = {"scripts": [], "styles": [], "buttons": [], "data": {}}
+
+
+def _register_page_addons(app: Flask, hall: HallContext) -> None:
+    """`page_addons(page, **context)` in every template: what other faces add to a
+    page (hall.interfaces.PAGE_ADDONS), or nothing when no face provides it."""
+    from .interfaces import PAGE_ADDONS
+
+    def page_addons(page: str, **context) -> dict:
+        provider = hall.faces.interface(PAGE_ADDONS)
+        if provider is None:
+            return EMPTY_ADDONS
+        try:
+            return {**EMPTY_ADDONS, **provider.for_page(page, **context)}
+        except Exception:  # an add-on must never break the page it is added to
+            log.exception("page add-ons for %s failed", page)
+            return EMPTY_ADDONS
+
+    app.jinja_env.globals["page_addons"] = page_addons
 
 
 def _install_face(app: Flask, hall: HallContext, face: Face) -> None:
