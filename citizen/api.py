@@ -1,13 +1,13 @@
 """The citizen face's API (blueprint "citizen_api", /api). See docs/citizen.md.
 
-    POST /api/idcard/scan            a keyboard-mode reader's number, from the kiosk page
-    POST /api/idcard/agent           a kiosk machine's agent (X-Agent-Key) reports a card
-    POST /api/idcard/tickets         take a number with a card read {card, service, kiosk}
-    POST /api/sms/subscribe          leave a phone number for a ticket {token, phone}
-    GET  /api/sms                    supervisors: messages of the day, failures
-    POST /api/help                   呼叫帮办 from a kiosk {kiosk}
-    GET  /api/help                   staff: open alerts
-    POST /api/help/<id>/ack          staff: a guide takes it
+POST /api/idcard/scan            a keyboard-mode reader's number, from the kiosk page
+POST /api/idcard/agent           a kiosk machine's agent (X-Agent-Key) reports a card
+POST /api/idcard/tickets         take a number with a card read {card, service, kiosk}
+POST /api/sms/subscribe          leave a phone number for a ticket {token, phone}
+GET  /api/sms                    supervisors: messages of the day, failures
+POST /api/help                   呼叫帮办 from a kiosk {kiosk}
+GET  /api/help                   staff: open alerts
+POST /api/help/<id>/ack          staff: a guide takes it
 """
 
 from __future__ import annotations

@@ -114,7 +114,11 @@ class ReaderLoop:
             self._last = None  # lifted: the same card may be read again
             return False
         now = time.monotonic()
-        if self._last and self._last[0] == card.number and now - self._last[1] < self.repeat_seconds:
+        if (
+            self._last
+            and self._last[0] == card.number
+            and now - self._last[1] < self.repeat_seconds
+        ):
             return False
         self._last = (card.number, now)
         self.reads += 1

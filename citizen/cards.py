@@ -68,18 +68,22 @@ def read(hall, kiosk: str | None, raw_number, secret_key: str, via: str = "keybo
 
     def run(db, events):
         db.execute("DELETE FROM citizen_cards WHERE expires_at < ?", [to_iso(now)])
-        rowid = db["citizen_cards"].insert(
-            {
-                "token": out["card"],
-                "kiosk": kiosk,
-                "id_key": person["key"],
-                "id_masked": person["masked"],
-                "elder": int(out["elder"]),
-                "priority": int(out["priority"]),
-                "created_at": to_iso(now),
-                "expires_at": to_iso(now + timedelta(seconds=out["expires_in"])),
-            }
-        ).last_rowid
+        rowid = (
+            db["citizen_cards"]
+            .insert(
+                {
+                    "token": out["card"],
+                    "kiosk": kiosk,
+                    "id_key": person["key"],
+                    "id_masked": person["masked"],
+                    "elder": int(out["elder"]),
+                    "priority": int(out["priority"]),
+                    "created_at": to_iso(now),
+                    "expires_at": to_iso(now + timedelta(seconds=out["expires_in"])),
+                }
+            )
+            .last_rowid
+        )
         if via != "keyboard" and kiosk:
             events.append(
                 CardRead(

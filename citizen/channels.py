@@ -87,7 +87,9 @@ class HttpChannel(Channel):
             raise SendError(f"网关返回{e.code} (gateway answered {e.code})") from None
         except (urllib.error.URLError, OSError, TimeoutError) as e:
             reason = getattr(e, "reason", e)
-            raise SendError(f"网关无法连接 (gateway unreachable: {type(reason).__name__})") from None
+            raise SendError(
+                f"网关无法连接 (gateway unreachable: {type(reason).__name__})"
+            ) from None
         if self.success and self.success not in answer:
             raise SendError(f"网关拒绝 (gateway refused: {answer[:80]})")
 

@@ -26,14 +26,18 @@ def raise_alert(hall, kiosk_id) -> dict:
         ).fetchall()
         if rows:
             return {"id": rows[0][0], "new": False}
-        rid = db["help_requests"].insert(
-            {
-                "kiosk": kiosk["id"],
-                "kiosk_name": kiosk_label(kiosk),
-                "day": hall.engine.read.today(),
-                "at": to_iso(now),
-            }
-        ).last_rowid
+        rid = (
+            db["help_requests"]
+            .insert(
+                {
+                    "kiosk": kiosk["id"],
+                    "kiosk_name": kiosk_label(kiosk),
+                    "day": hall.engine.read.today(),
+                    "at": to_iso(now),
+                }
+            )
+            .last_rowid
+        )
         out.append(
             HelpChanged(
                 at=to_iso(now), id=rid, kiosk=kiosk["id"], kiosk_name=kiosk_label(kiosk), open=True

@@ -126,7 +126,11 @@ def arrive_door(code: str):
         if not token:
             detail = "请用取号的手机扫码，或在取号机上点“线上取号签到”。"
     html = render_template(
-        "citizen/message.html", hall_name=hall.cfg.hall["name"], title=title, detail=detail, link=link
+        "citizen/message.html",
+        hall_name=hall.cfg.hall["name"],
+        title=title,
+        detail=detail,
+        link=link,
     )
     return html, status, {"Cache-Control": "no-store"}
 

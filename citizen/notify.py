@@ -350,7 +350,9 @@ class Notifier:
         now = self.hall.clock.now()
         attempts = job["attempts"] + 1
         wait = min(MAX_BACKOFF, self.cfg["retry_seconds"] * 2 ** (attempts - 1))
-        log.warning("SMS %s (outbox %s) failed, attempt %d: %s", job["kind"], job["id"], attempts, error)
+        log.warning(
+            "SMS %s (outbox %s) failed, attempt %d: %s", job["kind"], job["id"], attempts, error
+        )
 
         def run(db, out):
             db.execute(
@@ -404,8 +406,8 @@ class Notifier:
         return {
             "channel": self.channel.name,
             "day": day,
-            "counts": {k: counts.get(k, 0) for k in ("pending", "sending", "sent", "failed", "dropped")},
+            "counts": {
+                k: counts.get(k, 0) for k in ("pending", "sending", "sent", "failed", "dropped")
+            },
             "problems": problems,
         }
-
-

@@ -1,14 +1,14 @@
 """Kiosk-side pages of the citizen face (blueprint "citizen").
 
-    GET  /kiosk/elder?kiosk=ID        长者模式: large type, the most used services, 更多
-    POST /kiosk/elder                 take a number there (form: service, kiosk, card)
-    POST /kiosk/card                  a card was read: its services screen (elder mode
-                                      when the card shows [elder] auto_age)
-    POST /kiosk/notify                短信提醒: numpad for a ticket's phone number
-    GET|POST /kiosk/arrive            线上取号签到 at the kiosk (number + phone digits)
-    POST /kiosk/help                  呼叫帮办
-    GET  /audio/prompt/<key>.wav      a kiosk prompt in the hall's voice
-    GET  /audio/ticket/<token>.wav    您已取号A005，前面还有3人等候 for that ticket
+GET  /kiosk/elder?kiosk=ID        长者模式: large type, the most used services, 更多
+POST /kiosk/elder                 take a number there (form: service, kiosk, card)
+POST /kiosk/card                  a card was read: its services screen (elder mode
+                                  when the card shows [elder] auto_age)
+POST /kiosk/notify                短信提醒: numpad for a ticket's phone number
+GET|POST /kiosk/arrive            线上取号签到 at the kiosk (number + phone digits)
+POST /kiosk/help                  呼叫帮办
+GET  /audio/prompt/<key>.wav      a kiosk prompt in the hall's voice
+GET  /audio/ticket/<token>.wav    您已取号A005，前面还有3人等候 for that ticket
 """
 
 from __future__ import annotations

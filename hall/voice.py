@@ -257,7 +257,9 @@ class Voice:
             return None
         if self.pack is not None:
             plan = self._call_plan(number, window)
-            return self._cached(self._name(self._plan_key(plan)), lambda p: self._splice(plan, p, True))
+            return self._cached(
+                self._name(self._plan_key(plan)), lambda p: self._splice(plan, p, True)
+            )
         pinyin = to_pinyin(call_text(number, window, self.template))
         if not pinyin:
             log.warning("voice: nothing to say for call %r at %r", number, window)
@@ -279,7 +281,9 @@ class Voice:
         pinyin = to_pinyin(text)
         if not pinyin:
             return None
-        return self._cached(self._name("prompt:" + pinyin), lambda p: self._render(pinyin, p, False))
+        return self._cached(
+            self._name("prompt:" + pinyin), lambda p: self._render(pinyin, p, False)
+        )
 
     def _cached(self, name: str, render) -> str | None:
         path = os.path.join(self.cache_dir, name)
@@ -354,11 +358,16 @@ class Voice:
             raise VoiceError("espeak-ng produced no audio")
         self._write(path, rate, self._frame(rate, speech, call))
 
-    def _frame(self, rate: int, speech: bytes, call: bool, chime: bytes | None = None) -> list[bytes]:
+    def _frame(
+        self, rate: int, speech: bytes, call: bool, chime: bytes | None = None
+    ) -> list[bytes]:
         """A call: the chime, then the speech `repeat` times; a prompt: the speech once."""
         parts: list[bytes] = []
         if call and self.chime:
-            parts += [chime if chime is not None else _chime(rate), _silence(rate, _GAP_AFTER_CHIME)]
+            parts += [
+                chime if chime is not None else _chime(rate),
+                _silence(rate, _GAP_AFTER_CHIME),
+            ]
         for k in range(self.repeat if call else 1):
             if k:
                 parts.append(_silence(rate, _GAP_BETWEEN_REPEATS))

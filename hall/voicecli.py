@@ -61,7 +61,9 @@ def build_default(folder: str, cfg_voice: dict | None = None, windows: int = WIN
     try:
         voice = _espeak_voice(cfg_voice, work)
         if not voice._probe_ok():
-            raise PackError("espeak-ng with the cmn-latn-pinyin voice is needed to build the default pack")
+            raise PackError(
+                "espeak-ng with the cmn-latn-pinyin voice is needed to build the default pack"
+            )
         lines = ['name = "默认（espeak-ng 合成）"', "rate = 22050", "gap_ms = 30", "", "[segments]"]
         rate = 22050
         for i, (key, text) in enumerate(texts.items()):

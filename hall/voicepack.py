@@ -60,13 +60,17 @@ def read_wav(path: str) -> tuple[int, array]:
     """(rate, mono 16-bit samples) of a PCM WAV file (stereo is mixed down)."""
     with wave.open(path, "rb") as w:
         if w.getsampwidth() != 2:
-            raise PackError(f"{os.path.basename(path)}: {8 * w.getsampwidth()}-bit, need 16-bit PCM")
+            raise PackError(
+                f"{os.path.basename(path)}: {8 * w.getsampwidth()}-bit, need 16-bit PCM"
+            )
         rate, channels = w.getframerate(), w.getnchannels()
         data = array("h", w.readframes(w.getnframes()))
     if sys.byteorder != "little":
         data.byteswap()
     if channels > 1:
-        data = array("h", (sum(data[i : i + channels]) // channels for i in range(0, len(data), channels)))
+        data = array(
+            "h", (sum(data[i : i + channels]) // channels for i in range(0, len(data), channels))
+        )
     return rate, data
 
 
@@ -94,7 +98,9 @@ def trim(samples: array, rate: int) -> array:
         return samples
     gate = max(64, 0.02 * max(abs(min(samples)), max(samples)))
     first = next((i for i, s in enumerate(samples) if abs(s) > gate), 0)
-    last = next((i for i in range(len(samples) - 1, -1, -1) if abs(samples[i]) > gate), len(samples) - 1)
+    last = next(
+        (i for i in range(len(samples) - 1, -1, -1) if abs(samples[i]) > gate), len(samples) - 1
+    )
     pad = rate // 100
     return samples[max(0, first - pad) : min(len(samples), last + pad + 1)]
 
@@ -149,14 +155,21 @@ class Pack:
             raise PackError(f"{path}: [segments] must be a table")
         files = {}
         for key, name in segments.items():
-            if not KEY_RE.fullmatch(key) or not isinstance(name, str) or "/" in name or name.startswith("."):
+            if (
+                not KEY_RE.fullmatch(key)
+                or not isinstance(name, str)
+                or "/" in name
+                or name.startswith(".")
+            ):
                 raise PackError(f"{path}: segments.{key!r} = {name!r} is not a segment")
             files[key] = name
         digest = hashlib.sha1()
         for key in sorted(files):
             full = os.path.join(folder, files[key])
             stat = os.stat(full) if os.path.exists(full) else None
-            digest.update(f"{key}={files[key]}:{stat.st_size if stat else -1}:{stat.st_mtime_ns if stat else 0};".encode())
+            digest.update(
+                f"{key}={files[key]}:{stat.st_size if stat else -1}:{stat.st_mtime_ns if stat else 0};".encode()
+            )
         rate = int(manifest.get("rate", 22050))
         gap = int(manifest.get("gap_ms", 40))
         digest.update(f"{rate}:{gap}".encode())
@@ -184,10 +197,21 @@ class Pack:
         return array("h", bytes(2 * int(self.rate * (self.gap_ms if ms is None else ms) / 1000)))
 
     def words(self) -> list[str]:
-        return sorted((k for k in self.files if len(k) > 1 and not k.startswith("window:") and k != "chime"), key=len, reverse=True)
+        return sorted(
+            (k for k in self.files if len(k) > 1 and not k.startswith("window:") and k != "chime"),
+            key=len,
+            reverse=True,
+        )
 
     def missing(self, windows=range(1, 21)) -> list[str]:
-        wanted = ["chime", *WORDS, *DIGITS_KEYS, *LETTERS, *(f"window:{n}" for n in windows), *PROMPT_WORDS]
+        wanted = [
+            "chime",
+            *WORDS,
+            *DIGITS_KEYS,
+            *LETTERS,
+            *(f"window:{n}" for n in windows),
+            *PROMPT_WORDS,
+        ]
         return [k for k in wanted if not self.has(k)]
 
     def problems(self) -> list[str]:
@@ -268,7 +292,11 @@ def plan_text(pack: Pack | None, text: str) -> Plan:
             continue
         if re.fullmatch(r"[A-Z][0-9]{3,4}", part):
             for ch in part:
-                plan.append(("seg", ch) if pack and pack.has(ch) else ("say", DIGITS[int(ch)] if ch.isdigit() else ch))
+                plan.append(
+                    ("seg", ch)
+                    if pack and pack.has(ch)
+                    else ("say", DIGITS[int(ch)] if ch.isdigit() else ch)
+                )
         elif part.isdigit():
             plan.append(("say", number_to_chinese(int(part))))
         else:

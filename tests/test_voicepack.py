@@ -98,7 +98,16 @@ def test_voice_check_lists_missing_and_renders_a_sample(pack_dir, tmp_path):
     broken.mkdir()
     (broken / "manifest.toml").write_text('[segments]\n"请" = "nope.wav"\n', encoding="utf-8")
     r = subprocess.run(
-        [sys.executable, "-m", "hall", "voice", "check", str(broken), "--out", str(tmp_path / "s.wav")],
+        [
+            sys.executable,
+            "-m",
+            "hall",
+            "voice",
+            "check",
+            str(broken),
+            "--out",
+            str(tmp_path / "s.wav"),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -128,7 +137,9 @@ def test_call_audio_served_from_the_pack_only_for_calls_made(pack_dir, make_app_
     from hall.auth import create_user
 
     create_user(hall.store, "c2", "pw-long-enough-1", "clerk")
-    csrf = client.post("/api/login", json={"username": "c2", "password": "pw-long-enough-1"}).get_json()["csrf_token"]
+    csrf = client.post(
+        "/api/login", json={"username": "c2", "password": "pw-long-enough-1"}
+    ).get_json()["csrf_token"]
     client.post("/api/windows/2/open", headers={"X-CSRF-Token": csrf})
     client.post("/api/windows/2/call-next", headers={"X-CSRF-Token": csrf})
     r = client.get(f"/audio/call/{t['number']}/2.wav")

@@ -114,7 +114,9 @@ class TicketTransitions:
             if t["arrived"]:
                 return t
             if t["status"] != "waiting":
-                raise Conflict(f"{t['number']}当前状态为{t['status']}，无需签到 (ticket is {t['status']})")
+                raise Conflict(
+                    f"{t['number']}当前状态为{t['status']}，无需签到 (ticket is {t['status']})"
+                )
             db.execute("UPDATE tickets SET arrived = 1 WHERE id = ? AND arrived = 0", [t["id"]])
             eid = self._log(db, t, "arrived", now, actor=actor, where=where)
             out.append(self._ticket_event(ev.TicketArrived, db, t, now, eid, actor=actor))

@@ -126,28 +126,38 @@ def test_a_tap_issues_the_limit_refuses_and_an_elder_gets_priority(reader_hall, 
 
     young = tap(module, kiosk, card(YOUNG))
     assert young["masked"] == idnumber.mask(idnumber.make(YOUNG)) and not young["priority"]
-    r = client.post("/api/idcard/tickets", json={"card": young["card"], "service": "SB", "kiosk": "K1"})
+    r = client.post(
+        "/api/idcard/tickets", json={"card": young["card"], "service": "SB", "kiosk": "K1"}
+    )
     assert r.status_code == 201, r.get_json()
     first = r.get_json()
     assert first["number"] == "B001" and first["printed"] is True and not first["priority"]
 
     # the same card again: refused with a clear message, and nothing is kept
     again = tap(module, kiosk, card(YOUNG))
-    r = client.post("/api/idcard/tickets", json={"card": again["card"], "service": "SB", "kiosk": "K1"})
+    r = client.post(
+        "/api/idcard/tickets", json={"card": again["card"], "service": "SB", "kiosk": "K1"}
+    )
     assert r.status_code == 409
     assert "您今天已取过社会保险的号（B001）" in r.get_json()["error"]
     assert hall.engine.read.issued_today(hall.store.db(), "SB", "2026-11-30") == 1
     # ... a read is used once: the card read that got the refusal is still good for
     # another service, and a used read cannot be replayed
-    r = client.post("/api/idcard/tickets", json={"card": again["card"], "service": "YB", "kiosk": "K1"})
+    r = client.post(
+        "/api/idcard/tickets", json={"card": again["card"], "service": "YB", "kiosk": "K1"}
+    )
     assert r.status_code == 201 and r.get_json()["number"] == "C001"
-    r = client.post("/api/idcard/tickets", json={"card": again["card"], "service": "GJJ", "kiosk": "K1"})
+    r = client.post(
+        "/api/idcard/tickets", json={"card": again["card"], "service": "GJJ", "kiosk": "K1"}
+    )
     assert r.status_code == 404 and "重新刷卡" in r.get_json()["error"]
 
     # an 80-year-old's card: 绿色通道, the reason recorded as 老年人
     elder = tap(module, kiosk, card(OLD, name="李秀英"))
     assert elder["priority"] and elder["elder"]
-    r = client.post("/api/idcard/tickets", json={"card": elder["card"], "service": "SB", "kiosk": "K1"})
+    r = client.post(
+        "/api/idcard/tickets", json={"card": elder["card"], "service": "SB", "kiosk": "K1"}
+    )
     assert r.status_code == 201 and r.get_json()["priority"] is True
     row = hall.engine.read.ticket(hall.store.db(), r.get_json()["id"])
     assert row["priority"] == 1 and row["priority_reason"] == "老年人"
@@ -157,7 +167,9 @@ def test_a_tap_issues_the_limit_refuses_and_an_elder_gets_priority(reader_hall, 
     from hall.auth import create_user
 
     create_user(hall.store, "c1", "pw-long-enough-1", "clerk")
-    csrf = clerk.post("/api/login", json={"username": "c1", "password": "pw-long-enough-1"}).get_json()["csrf_token"]
+    csrf = clerk.post(
+        "/api/login", json={"username": "c1", "password": "pw-long-enough-1"}
+    ).get_json()["csrf_token"]
     clerk.post("/api/windows/1/open", headers={"X-CSRF-Token": csrf})
     called = clerk.post("/api/windows/1/call-next", headers={"X-CSRF-Token": csrf}).get_json()
     assert called["ticket"]["number"] == row["number"]
@@ -180,7 +192,11 @@ def test_a_tap_issues_the_limit_refuses_and_an_elder_gets_priority(reader_hall, 
         boss = app.test_client()
         create_user(hall.store, f"s{n[-4:]}", "pw-long-enough-1", "supervisor")
         boss.post("/api/login", json={"username": f"s{n[-4:]}", "password": "pw-long-enough-1"})
-        for url in ("/api/export/tickets.csv?from=2026-11-30&to=2026-11-30", "/api/tickets?date=2026-11-30", "/api/audit"):
+        for url in (
+            "/api/export/tickets.csv?from=2026-11-30&to=2026-11-30",
+            "/api/tickets?date=2026-11-30",
+            "/api/audit",
+        ):
             resp = boss.get(url)
             assert resp.status_code == 200, url
             assert n.encode() not in resp.data

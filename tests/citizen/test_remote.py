@@ -31,11 +31,17 @@ def test_remote_ticket_waits_for_arrival_then_takes_its_place(make_app, clerk_at
     code = remote.door_code(hall)
     wrong = phone.post("/api/m/arrive", json={"token": mine["token"], "door": "yesterday00"})
     assert wrong.status_code == 403 and "二维码" in wrong.get_json()["error"]
-    assert phone.post("/api/m/arrive", json={"token": mine["token"], "door": code}).status_code == 200
+    assert (
+        phone.post("/api/m/arrive", json={"token": mine["token"], "door": code}).status_code == 200
+    )
     nxt = clerk.post("/api/windows/1/call-next").get_json()["ticket"]
     assert nxt["number"] == "B001"  # its place: before B003, taken later
-    kinds = [r["kind"] for r in hall.store.db().query(
-        "SELECT kind FROM ticket_events WHERE ticket_id = ? ORDER BY id", [mine["id"]])]
+    kinds = [
+        r["kind"]
+        for r in hall.store.db().query(
+            "SELECT kind FROM ticket_events WHERE ticket_id = ? ORDER BY id", [mine["id"]]
+        )
+    ]
     assert kinds == ["issued", "arrived", "called"]
 
 
@@ -77,7 +83,9 @@ def test_limits_refuse_with_clear_messages(make_app, clerk_at_app, clock):
     assert c.post("/api/m/tickets", json={"service": "SB", "phone": PHONE}).status_code == 201
     r = c.post("/api/m/tickets", json={"service": "YB", "phone": PHONE})
     assert r.status_code == 409 and "该手机号已有未办结的号B001" in r.get_json()["error"]
-    assert c.post("/api/m/tickets", json={"service": "SB", "phone": "13900000000"}).status_code == 201
+    assert (
+        c.post("/api/m/tickets", json={"service": "SB", "phone": "13900000000"}).status_code == 201
+    )
     r = c.post("/api/m/tickets", json={"service": "SB", "phone": "13700000000"})
     assert r.status_code == 409 and "今日该业务线上取号已满" in r.get_json()["error"]
     r = c.post("/api/m/tickets", json={"service": "SB", "phone": "1234"})
@@ -105,10 +113,17 @@ def test_sms_code_when_a_channel_is_configured(make_app):
         again = c.post("/api/m/code", json={"phone": PHONE})
         assert again.status_code == 429 and "60秒" in again.get_json()["error"]
         app.extensions["hall"].faces.state("citizen").notifier.run_once()
-        (to, text), = gw.texts()
+        ((to, text),) = gw.texts()
         code = re.search(r"\d{6}", text).group(0)
         assert to == PHONE and text.startswith("您的取号验证码是")
-        bad = c.post("/api/m/tickets", json={"service": "SB", "phone": PHONE, "code": "000000" if code != "000000" else "111111"})
+        bad = c.post(
+            "/api/m/tickets",
+            json={
+                "service": "SB",
+                "phone": PHONE,
+                "code": "000000" if code != "000000" else "111111",
+            },
+        )
         assert bad.status_code == 403
         r = c.post("/api/m/tickets", json={"service": "SB", "phone": PHONE, "code": code})
         assert r.status_code == 201

@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from citizen import pdu
-from tests.citizen.conftest import wait_for
 from tests.citizen.fakes import FakeModem
 
 PHONE = "13812345678"
@@ -81,7 +80,9 @@ def sender(app):
 
 
 def take(client, service="SB", phone=PHONE):
-    r = client.post("/api/tickets", json={"service": service, **({"phone": phone} if phone else {})})
+    r = client.post(
+        "/api/tickets", json={"service": service, **({"phone": phone} if phone else {})}
+    )
     assert r.status_code == 201, r.get_json()
     return r.get_json()
 
@@ -132,7 +133,9 @@ def test_none_after_cancel_or_transfer(make_app, gateway, clerk_at_app, staff_of
     clerk = clerk_at_app(app, 3)
     t = clerk.post("/api/windows/3/call-next").get_json()["ticket"]
     assert t["number"] == moved["number"] == "C001"
-    assert clerk.post(f"/api/tickets/{t['id']}/transfer", json={"service": "GJJ"}).status_code == 200
+    assert (
+        clerk.post(f"/api/tickets/{t['id']}/transfer", json={"service": "GJJ"}).status_code == 200
+    )
     sender(app).run_once()
     assert gateway.texts() == []
     clerk4 = clerk_at_app(app, 1)
@@ -155,7 +158,9 @@ def test_a_gateway_outage_delays_but_loses_nothing(make_app, gateway, clock, cle
     assert notifier.run_once()["failed"] == 1
     assert failures and failures[0].number == mine["number"]
     report = notifier.report()
-    assert report["problems"][0]["phone"] == "138****5678" and "503" in report["problems"][0]["error"]
+    assert (
+        report["problems"][0]["phone"] == "138****5678" and "503" in report["problems"][0]["error"]
+    )
     clerk = clerk_at_app(app, 1)
     clerk.post("/api/windows/1/call-next")
     notifier.run_once()  # the called message is not due before... it is new: tried, fails
@@ -204,7 +209,9 @@ def test_modem_sends_pdu_ucs2(make_app, clerk_at_app):
         clerk_at_app(app, 1).post("/api/windows/1/call-next")
         notifier.run_once()
         notifier.run_once()
-        assert [t for _, t in modem.texts()][1:] == [f"{SIGN}请B001号到1号窗口办理（1号综办窗口）。"]
+        assert [t for _, t in modem.texts()][1:] == [
+            f"{SIGN}请B001号到1号窗口办理（1号综办窗口）。"
+        ]
         modem.fail = True
         take(client, "YB", phone="13700000000")
         assert notifier.run_once()["failed"] == 1
