@@ -146,7 +146,7 @@ def door():
     return html, 200, {"Cache-Control": "no-store"}
 
 
-@bp.get("/m/door.png")
+@bp.get("/api/m/door.png")
 @require(*STAFF_ROLES)
 def door_png():
     import io
