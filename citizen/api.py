@@ -19,8 +19,8 @@ from flask import Blueprint, g, jsonify, request
 from hall import issuing
 from hall.app import current_hall
 from hall.auth import require
-from hall.errors import Forbidden, Invalid, NotFound, TooMany
-from hall.validate import field, json_body
+from hall.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
+from hall.validate import field, json_body, unknown_fields
 from hall.vocabulary import MANAGER_ROLES, STAFF_ROLES
 
 from . import cards, help
@@ -40,8 +40,9 @@ def address() -> str:
 def scan():
     hall = current_hall()
     data = json_body()
-    kiosk = field(data, "kiosk", str, default=None, max_len=32)
+    kiosk = field(data, "kiosk", str, default=None, max_len=32, nullable=True)
     number = field(data, "number", str, required=True, max_len=32)
+    unknown_fields(data, ("kiosk", "number"))
     state = of(hall)
     if not state.scan_limiter.allow(address()):
         raise TooMany(SCAN_LIMIT)
@@ -59,6 +60,7 @@ def agent():
     data = json_body()
     kiosk = field(data, "kiosk", str, required=True, max_len=32)
     number = field(data, "number", str, required=True, max_len=32)
+    unknown_fields(data, ("kiosk", "number"))
     out = cards.read(hall, kiosk, number, of(hall).secret, via="agent")
     return jsonify(masked=out["masked"], elder=out["elder"], priority=out["priority"]), 201
 
@@ -69,8 +71,10 @@ def card_ticket():
     data = json_body()
     card = field(data, "card", str, required=True, max_len=64)
     service = field(data, "service", str, required=True, max_len=32)
-    kiosk = field(data, "kiosk", str, default=None, max_len=32)
-    options = issuing.options_from(hall, data)
+    kiosk = field(data, "kiosk", str, default=None, max_len=32, nullable=True)
+    phone = field(data, "phone", str, default=None, max_len=20)
+    unknown_fields(data, ("card", "service", "kiosk", "phone"))
+    options = {"phone": phone} if phone else {}
     _, body = cards.take(hall, card, service, address=address(), kiosk=kiosk, options=options)
     return jsonify(body), 201
 
@@ -81,11 +85,12 @@ def sms_subscribe():
     data = json_body()
     token = field(data, "token", str, required=True, max_len=64)
     phone = normalize_phone(field(data, "phone", str, required=True, max_len=20))
+    unknown_fields(data, ("token", "phone"))
     if phone is None:
         raise Invalid(PHONE_INVALID)
     state = of(hall)
     if not state.notifier.enabled:
-        raise Invalid("本大厅未开通短信提醒 (no SMS channel configured)")
+        raise Conflict("本大厅未开通短信提醒 (no SMS channel configured)")
     issuing.check_rate(hall, None, address())
     t = hall.engine.read.ticket_by_token(hall.store.db(), token)
     if t is None:
@@ -105,6 +110,7 @@ def help_request():
     hall = current_hall()
     data = json_body()
     kiosk = field(data, "kiosk", str, required=True, max_len=32)
+    unknown_fields(data, ("kiosk",))
     if not of(hall).help_limiter.allow(address()):
         raise TooMany("呼叫过于频繁 (too many help requests)")
     return jsonify(help.raise_alert(hall, kiosk)), 201

@@ -37,8 +37,10 @@ def person_of(hall, raw_number, secret_key: str) -> dict:
     """{key, masked, age} of a number read from a card or typed by a reader; Invalid
     when it is not a valid resident ID number."""
     number = idnumber.normalize(raw_number)
-    if not idnumber.valid(number):
+    if not idnumber.SHAPE.fullmatch(number):
         raise Invalid(idnumber.INVALID)
+    if not idnumber.valid(number):  # the right shape, but no one's number (check digit)
+        raise NotFound(idnumber.INVALID)
     today = hall.hours.local(hall.clock.now()).date()
     return {
         "key": idnumber.key_of(secret_key, number),

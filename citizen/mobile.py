@@ -16,7 +16,7 @@ from flask import Blueprint, jsonify, make_response, redirect, render_template, 
 from hall.app import current_hall
 from hall.auth import require
 from hall.errors import HallError
-from hall.validate import field, json_body
+from hall.validate import field, json_body, unknown_fields
 from hall.vocabulary import STAFF_ROLES
 
 from . import remote
@@ -170,6 +170,7 @@ def door_png():
 def api_code():
     data = json_body()
     phone = field(data, "phone", str, required=True, max_len=20)
+    unknown_fields(data, ("phone",))
     return jsonify(remote.send_code(current_hall(), phone, _address()))
 
 
@@ -179,6 +180,7 @@ def api_take():
     service = field(data, "service", str, required=True, max_len=32)
     phone = field(data, "phone", str, required=True, max_len=20)
     code = field(data, "code", str, default=None, max_len=10)
+    unknown_fields(data, ("service", "phone", "code"))
     _, body = remote.take(current_hall(), service, phone, code, _address())
     return jsonify(body), 201
 
@@ -189,6 +191,7 @@ def api_arrive():
     data = json_body()
     token = field(data, "token", str, required=True, max_len=64)
     code = field(data, "door", str, required=True, max_len=32)
+    unknown_fields(data, ("token", "door"))
     t = remote.arrive_by_token(hall, token, code, "door")
     return jsonify(hall.engine.read.ticket_json(hall.store.db(), t))
 
@@ -199,5 +202,6 @@ def api_kiosk_arrive():
     data = json_body()
     number = field(data, "number", str, required=True, max_len=8)
     last4 = field(data, "last4", str, required=True, max_len=4)
+    unknown_fields(data, ("number", "last4"))
     t = remote.arrive_at_kiosk(hall, number, last4, _address())
     return jsonify(hall.engine.read.ticket_json(hall.store.db(), t))

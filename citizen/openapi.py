@@ -19,13 +19,21 @@ from hall.apispec import (
     path_param,
     ref,
     string,
+    text,
     values,
 )
 
 TAGS = ("citizen",)
 KIOSK = values("hall.openapi:kiosk_ids", string(32, description="a [[kiosks]] id"))
-PHONE = string(20, description="a mainland mobile number (spaces and dashes allowed)")
-ID_NUMBER = string(32, description="an 18-character resident ID number (GB 11643)")
+PHONE = string(20, pattern="^1[3-9][0-9]{9}$", description="a mainland mobile number")
+# A number of this shape whose check digit (GB 11643) is wrong is no one's: 404.
+ID_NUMBER = string(
+    18,
+    pattern="^[1-9][0-9]{5}(19[0-9]{2}|20[01][0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])"
+    "[0-9]{3}[0-9X]$",
+    description="an 18-character resident ID number with its GB 11643 check digit",
+)
+SERVICE = text(32, blank=False, description="a service code")
 
 SCHEMAS = {
     "CardScan": body({"kiosk": {**KIOSK, "nullable": True}, "number": ID_NUMBER}, ["number"]),
@@ -41,17 +49,16 @@ SCHEMAS = {
         required=["card", "masked", "elder", "priority", "expires_in"],
     ),
     "AgentAnswer": obj({"masked": string(), "elder": boolean(), "priority": boolean()}, ["masked"]),
-    "CardTicket": {
-        "type": "object",
-        "properties": {
-            "card": string(64),
-            "service": string(32),
+    "CardTicket": body(
+        {
+            "card": text(64, description="the token of a card read"),
+            "service": SERVICE,
             "kiosk": {**KIOSK, "nullable": True},
+            "phone": {**PHONE, "description": "for 即将到号 messages"},
         },
-        "required": ["card", "service"],
-        "description": "plus the faces' issue options (print, matter, phone)",
-    },
-    "SmsSubscribe": body({"token": string(64), "phone": PHONE}, ["token", "phone"]),
+        ["card", "service"],
+    ),
+    "SmsSubscribe": body({"token": text(64), "phone": PHONE}, ["token", "phone"]),
     "SmsSubscribed": obj(
         {"ok": boolean(), "number": string(), "phone": string(description="masked")},
         ["ok", "number", "phone"],
@@ -84,18 +91,23 @@ SCHEMAS = {
     ),
     "MobileTicket": body(
         {
-            "service": string(32),
+            "service": SERVICE,
             "phone": PHONE,
-            "code": string(10, description="the SMS code (when a channel is configured)"),
+            "code": string(
+                6, pattern="^[0-9]{6}$", description="the SMS code (when a channel is configured)"
+            ),
         },
         ["service", "phone"],
     ),
     "MobileArrive": body(
-        {"token": string(64), "door": string(32, description="the door QR's code of the day")},
+        {"token": text(64), "door": text(32, description="the door QR's code of the day")},
         ["token", "door"],
     ),
     "KioskArrive": body(
-        {"number": string(8), "last4": string(4, description="last four digits of the phone")},
+        {
+            "number": string(5, pattern="^[A-Za-z][0-9]{3,4}$", description="e.g. A005"),
+            "last4": string(4, pattern="^[0-9]{4}$", description="last four digits of the phone"),
+        },
         ["number", "last4"],
     ),
 }
@@ -113,7 +125,7 @@ def _part() -> dict:
             status=201,
             body="CardScan",
             body_required=True,
-            errors=(429,),
+            errors=(404, 429),
             tags=TAGS,
         ),
     )
@@ -126,7 +138,7 @@ def _part() -> dict:
             status=201,
             body="CardAgent",
             body_required=True,
-            errors=(403,),
+            errors=(403, 404),
             tags=TAGS,
         ),
     )
@@ -204,7 +216,7 @@ def _part() -> dict:
             json_response(ref("MobileCodeSent")),
             body="MobileCode",
             body_required=True,
-            errors=(429,),
+            errors=(409, 429),
             tags=TAGS,
         ),
     )

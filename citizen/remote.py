@@ -46,7 +46,7 @@ def send_code(hall, raw_phone, address: str) -> dict:
     if phone is None:
         raise Invalid(PHONE_INVALID)
     if not needs_code(hall):
-        raise Invalid("本大厅线上取号无需验证码 (no code needed)")
+        raise Conflict("本大厅线上取号无需验证码 (no code needed)")
     state = of(hall)
     if not state.code_limiter.allow(address):
         raise TooMany("获取验证码过于频繁，请稍后再试 (too many codes from this address)")
@@ -87,7 +87,9 @@ def _check_code(hall, db, phone: str, code) -> None:
     code_hash, expires, attempts = rows[0]
     if attempts >= hall.cfg.mobile["code_attempts"] or from_iso(expires) < hall.clock.now():
         raise Forbidden(wrong)
-    if not hmac.compare_digest(code_hash, _keyed(hall, "code", phone, code.strip())):
+    if not hmac.compare_digest(
+        code_hash.encode(), _keyed(hall, "code", phone, code.strip()).encode()
+    ):
         raise Forbidden(wrong)
     db.execute("DELETE FROM sms_codes WHERE phone = ?", [phone])
 
@@ -165,7 +167,7 @@ def take(hall, service: str, raw_phone, code, address: str) -> tuple[dict, dict]
 
 def arrive_by_token(hall, token: str, code: str | None, where: str) -> dict:
     """The door QR opened on the phone that holds the ticket."""
-    if code is not None and not hmac.compare_digest(code, door_code(hall)):
+    if code is not None and not hmac.compare_digest(code.encode(), door_code(hall).encode()):
         raise Forbidden("签到码已过期，请扫描大厅门口今天的二维码 (not today's door code)")
     t = hall.engine.read.ticket_by_token(hall.store.db(), token) if token else None
     if t is None:
@@ -188,6 +190,6 @@ def arrive_at_kiosk(hall, number, last4, address: str) -> dict:
             [hall.engine.read.today(), number],
         )
     )
-    if not rows or not hmac.compare_digest(rows[0]["phone"][-4:], last4):
+    if not rows or not hmac.compare_digest(rows[0]["phone"][-4:].encode(), last4.encode()):
         raise NotFound("号码或手机号后四位不对，请核对 (number and phone do not match)")
     return hall.engine.arrive(rows[0]["id"], where="kiosk")

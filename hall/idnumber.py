@@ -17,7 +17,7 @@ from datetime import date
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-_SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]")  # ASCII only (\d matches ０-９)
+SHAPE = re.compile(r"[1-9][0-9]{16}[0-9X]")  # ASCII only (\d matches ０-９)
 INVALID = "身份证号码无效，请核对后重试 (not a valid resident ID number)"
 
 
@@ -41,7 +41,7 @@ def birth_date(number: str) -> date | None:
 
 def valid(number: str) -> bool:
     """18 characters, the GB 11643 check digit right, a real birth date."""
-    if not _SHAPE.fullmatch(number or ""):
+    if not SHAPE.fullmatch(number or ""):
         return False
     if check_digit(number[:17]) != number[17]:
         return False

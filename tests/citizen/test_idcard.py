@@ -209,7 +209,7 @@ def test_keyboard_reader_number_is_checked(make_app):
     app = make_app()
     client = app.test_client()
     r = client.post("/api/idcard/scan", json={"kiosk": "K1", "number": "110105194912310021"})
-    assert r.status_code == 400 and "身份证号码无效" in r.get_json()["error"]
+    assert r.status_code == 404 and "身份证号码无效" in r.get_json()["error"]
     r = client.post("/api/idcard/scan", json={"kiosk": "K1", "number": "11010519491231002x"})
     assert r.status_code == 201
     body = r.get_json()
