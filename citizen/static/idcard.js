@@ -28,11 +28,11 @@
   window.hallCardOpen = open;
 
   if (kind === "keyboard") {
-    // A reader types fast: keys less than 80 ms apart; a person typing is ignored.
+    // A reader types fast; a pause of half a second starts the number anew.
     var buf = "", lastAt = 0;
     document.addEventListener("keydown", function (e) {
       var now = Date.now();
-      if (now - lastAt > 80) buf = "";
+      if (now - lastAt > 500) buf = "";
       lastAt = now;
       if (e.key === "Enter") {
         if (/^[0-9]{17}[0-9Xx]$/.test(buf)) {

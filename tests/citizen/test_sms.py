@@ -247,4 +247,4 @@ def test_no_channel_no_phone(make_app):
     t = take(client)
     assert t["sms"] is False
     r = client.post("/api/sms/subscribe", json={"token": t["token"], "phone": PHONE})
-    assert r.status_code == 400
+    assert r.status_code == 409 and "未开通短信提醒" in r.get_json()["error"]
