@@ -54,7 +54,26 @@
     if (t.status === "called" && lastStatus !== "called" && navigator.vibrate) {
       try { navigator.vibrate([300, 150, 300]); } catch (e) { /* not allowed */ }
     }
+    if (t.status === "called" && lastStatus !== "called") ding();
     lastStatus = t.status;
+  }
+
+  // A short two-tone sound when the number is called (where the browser allows sound
+  // without a tap; otherwise the vibration and the page are the signal).
+  function ding() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      var ctx = new Ctx();
+      [[880, 0], [660, 0.35]].forEach(function (n) {
+        var osc = ctx.createOscillator(), gain = ctx.createGain();
+        osc.frequency.value = n[0];
+        gain.gain.setValueAtTime(0.25, ctx.currentTime + n[1]);
+        gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + n[1] + 0.3);
+        osc.connect(gain); gain.connect(ctx.destination);
+        osc.start(ctx.currentTime + n[1]); osc.stop(ctx.currentTime + n[1] + 0.32);
+      });
+    } catch (e) { /* no sound here */ }
   }
 
   var fetching = false, again = false;
