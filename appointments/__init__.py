@@ -6,7 +6,7 @@ API: /api/appointments... (see docs/appointments.md). Figures: `appointments` in
 /api/stats (appointments.stats.appointment_stats).
 """
 
-from hall.face import Face
+from hall.face import Face, PersonalData
 
 from .schema import m007_appointments
 from .settings import SETTINGS
@@ -21,4 +21,12 @@ FACE = Face(
     setup="appointments.booking:Bookings.for_app",
     figures={"appointments": "appointments.stats:appointment_stats"},
     openapi="appointments.openapi:PART",
+    # Kept while the booking matters (the no-show limit looks back 30 days), then
+    # reduced to the masked forms the pages show anyway.
+    personal_data=(
+        PersonalData(
+            "appointments", "phone", "date", "appointments.booking:mask_phone", "预约手机号"
+        ),
+        PersonalData("appointments", "name", "date", "appointments.booking:mask_name", "预约姓名"),
+    ),
 )

@@ -163,7 +163,7 @@ def _part() -> dict:
             "One booking by its code",
             json_response(ref("Appointment")),
             params=[P_CODE],
-            errors=(404,),
+            errors=(404, 429),
             tags=TAGS,
         ),
     )
@@ -174,7 +174,7 @@ def _part() -> dict:
             "QR code of a booking",
             binary("image/png", "PNG"),
             params=[P_CODE],
-            errors=(404,),
+            errors=(404, 429),
             tags=TAGS,
         ),
     )
@@ -186,7 +186,7 @@ def _part() -> dict:
             json_response(ref("Appointment")),
             body="Empty",
             params=[P_CODE],
-            errors=(403, 404, 409),
+            errors=(403, 404, 409, 429),
             tags=TAGS,
         ),
     )

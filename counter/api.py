@@ -7,11 +7,11 @@ from flask import Blueprint, g, jsonify, request
 
 from hall.app import current_hall
 from hall.auth import require
-from hall.errors import Forbidden, Invalid, NotFound
+from hall.errors import Invalid, NotFound
 from hall.validate import field, json_body, string_list
-from hall.vocabulary import STAFF_ROLES
+from hall.vocabulary import MANAGER_ROLES, STAFF_ROLES
 
-from . import pad
+from . import pad, pairing
 from .state import signed_in_window, user_info, window_state, windows_for
 
 bp = Blueprint("counter_api", __name__, url_prefix="/api")
@@ -49,11 +49,13 @@ def counter_me():
     )
 
 
-# --- rating pad (public, anonymous) -------------------------------------------------
-def _pad_guard() -> None:
-    allowed = current_hall().cfg.counter["pad_addresses"]
-    if allowed and (request.remote_addr or "") not in allowed:
-        raise Forbidden("此设备不是评价器 (this address is not a rating pad)")
+# --- rating pad (paired devices only: counter/pairing.py) ---------------------------
+def _pad_guard(number: int) -> None:
+    """A known window (404), then a device paired with it (403), then JSON for writes."""
+    hall = current_hall()
+    pairing.check_address(hall)
+    _pad_state(number)
+    pairing.require_pad(hall, number)
     if request.method == "POST" and not request.is_json:
         # A cross-site form cannot send application/json without a CORS preflight.
         raise Invalid("请求须为JSON (Content-Type must be application/json)")
@@ -68,6 +70,7 @@ def _pad_state(number: int) -> dict:
 
 @bp.get("/pad/<int:number>")
 def pad_get(number: int):
+    _pad_guard(number)
     hall = current_hall()
     pad.sweep(hall)
     return jsonify(_pad_state(number))
@@ -76,7 +79,7 @@ def pad_get(number: int):
 @bp.post("/pad/<int:number>/rating")
 def pad_rate(number: int):
     """Rate the window's most recently finished ticket: {score, reasons, comment, ticket?}."""
-    _pad_guard()
+    _pad_guard(number)
     hall = current_hall()
     data = json_body()
     score = field(data, "score", int, required=True)
@@ -91,7 +94,6 @@ def pad_rate(number: int):
         reasons = []  # reasons belong to 差评 only
     comment = field(data, "comment", str, default="", max_len=200).strip()
     ticket_id = field(data, "ticket", int)
-    _pad_state(number)  # 404 for an unknown window
     rating = pad.rate_at_pad(hall, number, score, reasons, comment, ticket_id)
     return jsonify(
         score=rating["score"],
@@ -105,12 +107,50 @@ def pad_rate(number: int):
 @bp.post("/pad/<int:number>/timeout")
 def pad_timeout(number: int):
     """The pad's countdown ran out: record unrated whatever is due (the server decides)."""
-    _pad_guard()
+    _pad_guard(number)
     json_body()  # nothing to read, but a body must be JSON (an empty one is fine)
     hall = current_hall()
-    _pad_state(number)
     recorded = pad.sweep(hall)
     return jsonify(recorded=len(recorded), state=_pad_state(number))
+
+
+@bp.post("/pad/<int:number>/pair")
+def pad_pair(number: int):
+    """Pair this device as the window's pad with a one-time code: {code}. Sets the
+    device cookie hall_pad."""
+    hall = current_hall()
+    _pad_state(number)
+    if not request.is_json:
+        raise Invalid("请求须为JSON (Content-Type must be application/json)")
+    code = field(json_body(), "code", str, required=True, max_len=16)
+    device, token = pairing.pair(hall, number, code)
+    resp = jsonify(
+        window=number, window_name=_pad_state(number)["window_name"], device=device["id"]
+    )
+    resp.status_code = 201
+    pairing.set_cookie(hall, resp, token)
+    return resp
+
+
+# --- paired pads (supervisors) -------------------------------------------------------
+@bp.get("/pads")
+@require(*MANAGER_ROLES)
+def pads_list():
+    hall = current_hall()
+    return jsonify(devices=pairing.devices(hall), codes=pairing.open_codes(hall))
+
+
+@bp.post("/pads/pairing-codes")
+@require(*MANAGER_ROLES)
+def pads_new_code():
+    window = field(json_body(), "window", int, required=True)
+    return jsonify(pairing.new_code(current_hall(), _window_number(window), g.actor)), 201
+
+
+@bp.post("/pads/<int:device_id>/revoke")
+@require(*MANAGER_ROLES)
+def pads_revoke(device_id: int):
+    return jsonify(pairing.revoke(current_hall(), device_id, g.actor))
 
 
 # 补打 (reprint) for the guide desk is POST /api/tickets/<id>/reprint of the kiosk face

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from hall.apispec import (
     DATETIME,
+    MANAGERS,
     MAX_ID,
     P_WINDOW,
     STAFF,
@@ -16,6 +17,7 @@ from hall.apispec import (
     json_response,
     obj,
     op,
+    path_param,
     ref,
     string,
     text,
@@ -106,8 +108,9 @@ def _part() -> dict:
             "Rating pad state of a window",
             json_response(ref("PadState")),
             params=[P_WINDOW],
-            errors=(404,),
+            errors=(403, 404),
             tags=TAGS,
+            description=PAIRED,
         ),
     )
     part.add(
@@ -132,8 +135,8 @@ def _part() -> dict:
             params=[P_WINDOW],
             errors=(403, 404, 409),
             tags=TAGS,
-            description="Content-Type must be application/json; pad addresses may be limited "
-            "by counter.pad_addresses.",
+            description=PAIRED + " Content-Type must be application/json; pad addresses may "
+            "be limited by counter.pad_addresses.",
         ),
     )
     part.add(
@@ -147,11 +150,99 @@ def _part() -> dict:
             params=[P_WINDOW],
             errors=(403, 404),
             tags=TAGS,
-            description="Content-Type must be application/json: send {} (a cross-site form "
-            "cannot).",
+            description=PAIRED + " Content-Type must be application/json: send {} (a "
+            "cross-site form cannot).",
         ),
     )
+    _pairing(part)
     return part.build()
+
+
+# --- trusted pads: pairing (counter/pairing.py) ----------------------------------------
+PAIRED = "Only for the window's paired pad (cookie hall_pad); any other device gets 403."
+
+PAIRING_SCHEMAS = {
+    "PadDevice": obj(
+        {
+            "id": integer(1),
+            "window": integer(1),
+            "window_name": string(),
+            "paired_at": DATETIME,
+            "paired_by": string(),
+            "last_seen": DATETIME,
+            "address": string(nullable=True),
+            "revoked_at": DATETIME,
+            "revoked_by": string(nullable=True),
+            "active": boolean(),
+        }
+    ),
+    "PairingCode": obj(
+        {"code": string(description="shown once"), "window": integer(1), "expires_at": DATETIME}
+    ),
+    "PairPad": body({"code": text(16, blank=False)}, required=["code"]),
+    "NewPairingCode": body({"window": integer(1, 99_999)}, required=["window"]),
+}
+
+
+def _pairing(part: Part) -> None:
+    part.schemas.update(PAIRING_SCHEMAS)
+    part.add(
+        "/api/pad/{number}/pair",
+        "post",
+        op(
+            "Pair this device as the window's rating pad with a one-time code",
+            json_response(
+                obj({"window": integer(1), "window_name": string(), "device": integer(1)})
+            ),
+            status=201,
+            body="PairPad",
+            body_required=True,
+            params=[P_WINDOW],
+            errors=(403, 404, 429),
+            tags=TAGS,
+            description="Sets the device cookie hall_pad (HttpOnly, SameSite=Strict). 403 for a "
+            "wrong, used or expired code; 10 tries a minute per address.",
+        ),
+    )
+    part.add(
+        "/api/pads",
+        "get",
+        op(
+            "Paired rating pads, and the codes still open",
+            json_response(obj({"devices": array(ref("PadDevice")), "codes": array(obj({}))})),
+            roles=MANAGERS,
+            tags=TAGS,
+        ),
+    )
+    part.add(
+        "/api/pads/pairing-codes",
+        "post",
+        op(
+            "A one-time pairing code for a window's pad",
+            json_response(ref("PairingCode")),
+            status=201,
+            roles=MANAGERS,
+            write=True,
+            body="NewPairingCode",
+            body_required=True,
+            errors=(404,),
+            tags=TAGS,
+        ),
+    )
+    part.add(
+        "/api/pads/{device_id}/revoke",
+        "post",
+        op(
+            "Revoke a paired pad",
+            json_response(ref("PadDevice")),
+            roles=MANAGERS,
+            write=True,
+            body="Empty",
+            params=[path_param("device_id", integer(0, MAX_ID))],
+            errors=(404, 409),
+            tags=TAGS,
+        ),
+    )
 
 
 PART = _part()

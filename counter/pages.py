@@ -7,7 +7,7 @@ from flask import Blueprint, abort, render_template
 from hall.app import current_hall
 from hall.interfaces import PRINTERS
 
-from . import pad
+from . import pad, pairing
 from .state import signed_in_window, user_info, window_state, windows_for
 
 bp = Blueprint(
@@ -17,17 +17,6 @@ bp = Blueprint(
     template_folder="templates",
     static_folder="static",
 )
-
-
-@bp.app_context_processor
-def _hall_now():
-    """The hall's local time: the page clock and timers follow the server, not the PC."""
-    from flask import request
-
-    if not request.blueprint or not request.blueprint.startswith("counter"):
-        return {}
-    hall = current_hall()
-    return {"hall_now": hall.engine.read.local_iso(hall.now_iso())}
 
 
 # One source for the keyboard map: the page shows it, counter.js reads it from data-keys.
@@ -155,10 +144,18 @@ def pad_page(number: int):
     hall = current_hall()
     if not 0 < number < 100_000:
         abort(404)
-    pad.sweep(hall)
     state = pad.pad_state(hall, number)
     if state is None:
         abort(404)
+    device = pairing.device_of(hall)
+    if device is None or device["window"] != number:
+        # Not (or not here) a paired pad: the pairing form (counter/pads_pages.py).
+        from .pads_pages import pair_form
+
+        return pair_form(hall, state, device)
+    pairing.seen(hall, device)
+    pad.sweep(hall)
+    state = pad.pad_state(hall, number)
     return render_template(
         "counter/pad.html",
         title=f"{state['window_name']} · 服务评价",

@@ -21,5 +21,16 @@ SETTINGS = (
         "绿色通道 reasons at the guide desk.",
     ),
     _s("counter", "next_numbers", 6, "Next waiting numbers shown on the clerk's console."),
-    _s("counter", "pad_addresses", [], "Client addresses allowed to submit pad ratings; [] = any."),
+    _s(
+        "counter",
+        "pad_addresses",
+        [],
+        "Client addresses allowed to be rating pads (on top of pairing); [] = any.",
+    ),
+    _s(
+        "counter",
+        "pad_pairing_minutes",
+        10,
+        "Minutes a one-time pad pairing code stays valid (/counter/pads).",
+    ),
 )

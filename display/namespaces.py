@@ -6,18 +6,21 @@ from flask import current_app
 from flask_socketio import emit
 
 from hall.realtime import FaceNamespace
-from hall.snapshots import public_snapshot, services_filter
+
+from .pages import snapshot_for
 
 
 class DisplayNamespace(FaceNamespace):
     """A display may pass `auth={"services": [...]}` (or the same in a `snapshot`
-    request) to get only those services' calls in its snapshot."""
+    request) to get only those services' calls in its snapshot, and `"view": {...}` to
+    get, as `snapshot.view`, what its screen shows with the rules of display/pages.py
+    applied (display.js asks for it on every connect and after every change)."""
 
     path = "/display"
     topics = {"called": "called.public", "queue": "queue", "window": "window.public"}
 
     def on_connect(self, auth=None):
-        emit("snapshot", public_snapshot(current_app.extensions["hall"], services_filter(auth)))
+        emit("snapshot", snapshot_for(current_app.extensions["hall"], auth))
 
     def on_snapshot(self, data=None):
-        return public_snapshot(current_app.extensions["hall"], services_filter(data))
+        return snapshot_for(current_app.extensions["hall"], data)

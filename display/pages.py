@@ -1,8 +1,10 @@
 """The display face's pages: the hall's big screens and the small screens above windows.
 
-Pages are rendered on the server from the same public snapshot the /display Socket.IO
-namespace sends (hall.snapshots.public_snapshot); display.js keeps them live, re-renders
-from a fresh snapshot on every (re)connect and speaks each call exactly once.
+Pages are rendered on the server from the public snapshot (hall.snapshots.public_snapshot)
+through the rules below (board, queue_rows, zone_windows, announcements: hall_view and
+window_view). The /display Socket.IO namespace sends the same views (snapshot_for), so
+display.js draws what it is given on every (re)connect and after every change, and speaks
+each call exactly once.
 
     /display                      hall display (1920x1080)
     /display?services=BDC,SB      zone display: only those services' calls and queues
@@ -16,6 +18,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import Blueprint, render_template, request
+
+from hall.snapshots import public_snapshot, services_filter
 
 from .settings import GROUPS, LAYOUTS
 
@@ -42,7 +46,12 @@ def _hall():
     return current_hall()
 
 
-# --- what a page shows (shared by both pages; display.js mirrors these rules) ---------------
+# --- what a screen shows: the rules, here only ------------------------------------------------
+# The page is rendered from these, and the /display namespace sends their result (`view`)
+# in every snapshot a display asks for: display.js draws what it is given, it has no copy.
+VIEW_CALLS = 30  # calls read for a board: room for one line per ticket and window
+
+
 def board(calls: list[dict]) -> list[dict]:
     """Calls newest first, one line per ticket and window: a recall moves it to the top."""
     seen: set = set()
@@ -78,6 +87,92 @@ def zone_windows(snap: dict, services: list[str] | None) -> list[dict]:
     return [w for w in snap["windows"] if wanted & set(w["services"] + w["secondary"])]
 
 
+def announcements(calls: list[dict], at: str, replay_seconds: int) -> list[dict]:
+    """The calls a screen speaks if it has not yet: oldest first, none older than
+    replay_seconds (after a long outage the hall does not hear a string of stale calls)."""
+    now = datetime.fromisoformat(at)
+    fresh = [
+        c
+        for c in calls
+        if c["at"] and (now - datetime.fromisoformat(c["at"])).total_seconds() <= replay_seconds
+    ]
+    return sorted(fresh, key=lambda c: c["id"])
+
+
+def _size(n: int) -> str:
+    return "many" if n > 8 else ("some" if n > 5 else "few")
+
+
+def hall_view(hall, snap: dict, services: list[str] | None, group: str) -> dict:
+    """What a hall display shows, ready to draw: the board (latest call and the recent
+    ones), the waiting rows, the zone's windows, the notice; plus `announce`."""
+    d = hall.cfg.display
+    calls = board(snap["calls"])
+    queue = queue_rows(snap, services, group)
+    windows = zone_windows(snap, services)
+    notice = snap["notice"] or ""
+    return {
+        "kind": "hall",
+        "hall": snap["hall"],
+        "latest": calls[0] if calls else None,
+        "recent": calls[1 : d["recent_calls"] + 1],
+        "queue": queue,
+        "queue_size": _size(len(queue)),
+        "windows": windows,
+        "columns": 4 if len(windows) > 6 else 3,
+        "notice": notice,
+        "notice_seconds": max(20, len(notice) // 2 + 12),
+        "announce": announcements(snap["calls"], snap["at"], d["replay_seconds"]),
+    }
+
+
+def window_view(hall, snap: dict, number: int) -> dict | None:
+    """What the screen above window `number` shows (None: no such window)."""
+    window = next((w for w in snap["windows"] if w["number"] == number), None)
+    if window is None:
+        return None
+    names = {s["code"]: s["name"] for s in snap["services"]}
+    calls = [c for c in snap["calls"] if c["window"] == number]
+    return {
+        "kind": "window",
+        "window": window,
+        "services_text": "办理业务："
+        + " · ".join(names.get(code, code) for code in window["services"] + window["secondary"]),
+        "announce": announcements(calls, snap["at"], hall.cfg.display["replay_seconds"]),
+    }
+
+
+def view_request(data) -> dict | None:
+    """`{"view": {"kind": "hall", "group": "service"}}` or `{"view": {"kind": "window",
+    "window": 3}}` from a display's auth or snapshot request, checked; None without one."""
+    view = data.get("view") if isinstance(data, dict) else None
+    if not isinstance(view, dict):
+        return None
+    if view.get("kind") == "window":
+        number = view.get("window")
+        if isinstance(number, bool) or not isinstance(number, int) or not 0 < number < 10000:
+            return None
+        return {"kind": "window", "window": number}
+    group = view.get("group")
+    return {"kind": "hall", "group": group if group in GROUPS else None}
+
+
+def snapshot_for(hall, data) -> dict:
+    """The /display snapshot for a connect or a request: public_snapshot, plus `view`
+    when the display asked for one (the page's own rules applied on the server)."""
+    services = services_filter(data)
+    wanted = view_request(data)
+    if wanted is None:
+        return public_snapshot(hall, services)
+    snap = public_snapshot(hall, services, limit=VIEW_CALLS)
+    if wanted["kind"] == "window":
+        snap["view"] = window_view(hall, snap, wanted["window"])
+    else:
+        group = wanted["group"] or hall.cfg.display["group_by"]
+        snap["view"] = hall_view(hall, snap, services, group)
+    return snap
+
+
 def local_now(hall) -> datetime:
     return hall.clock.now().astimezone(hall.cfg.tz)
 
@@ -88,14 +183,9 @@ def date_text(now: datetime) -> str:
 
 def _page_data(hall, snap: dict) -> dict:
     """data-* attributes display.js reads."""
-    d = hall.cfg.display
     return {
-        "tz": hall.cfg.hall["timezone"],
-        "now": snap["at"],
         "last-event-id": snap["last_event_id"],
-        "highlight": d["highlight_seconds"],
-        "replay": d["replay_seconds"],
-        "recent": d["recent_calls"],
+        "highlight": hall.cfg.display["highlight_seconds"],
     }
 
 
@@ -170,8 +260,6 @@ def _bad(message: str, status: int = 400):
 @bp.get("")
 @bp.get("/")
 def hall_display():
-    from hall.snapshots import public_snapshot
-
     hall = _hall()
     d = hall.cfg.display
     try:
@@ -181,8 +269,7 @@ def hall_display():
         voice = _flag("voice", d["voice"])
     except BadOption as e:
         return _bad(str(e))
-    snap = public_snapshot(hall, services)
-    calls = board(snap["calls"])
+    snap = public_snapshot(hall, services, limit=VIEW_CALLS)
     now = local_now(hall)
     data = {
         **_page_data(hall, snap),
@@ -194,13 +281,7 @@ def hall_display():
     }
     return render_template(
         "display/hall.html",
-        snap=snap,
-        latest=calls[0] if calls else None,
-        recent=calls[1 : d["recent_calls"] + 1],
-        recent_slots=d["recent_calls"],
-        queue=queue_rows(snap, services, group),
-        windows=zone_windows(snap, services),
-        service_names={s["code"]: s["name"] for s in snap["services"]},
+        v=hall_view(hall, snap, services, group),
         zone=zone,
         layout=layout,
         group=group,
@@ -212,18 +293,15 @@ def hall_display():
 
 @bp.get("/window/<int:number>")
 def window_display(number: int):
-    from hall.snapshots import public_snapshot
-
     hall = _hall()
     try:
         voice = _flag("voice", False)
     except BadOption as e:
         return _bad(str(e))
-    snap = public_snapshot(hall)
-    window = next((w for w in snap["windows"] if w["number"] == number), None)
-    if window is None:
+    snap = public_snapshot(hall, limit=VIEW_CALLS)
+    view = window_view(hall, snap, number)
+    if view is None:
         return _bad(f"没有{number}号窗口 (no window {number})", 404)
-    names = {s["code"]: s["name"] for s in snap["services"]}
     now = local_now(hall)
     data = {
         **_page_data(hall, snap),
@@ -233,10 +311,8 @@ def window_display(number: int):
     }
     return render_template(
         "display/window.html",
-        snap=snap,
-        w=window,
-        service_names=names,
-        date_text=date_text(now),
+        v=view,
+        w=view["window"],
         time_text=now.strftime("%H:%M"),
         data=data,
     )

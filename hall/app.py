@@ -183,7 +183,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     test_config keys: HALL_CONFIG (path), HALL (a dict merged over the file, or used
     alone when no file), DATABASE, CLOCK, SECRET_KEY, FACES (extra face packages to
-    install after the hall's own), plus any Flask setting.
+    install after the hall's own), HALL_SCHEDULER (run the daily jobs' thread; default:
+    not under TESTING), plus any Flask setting.
     """
     test_config = dict(test_config or {})
     app = Flask(__name__, instance_path=str(ROOT / "instance"))
@@ -230,6 +231,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     sync_config(store, cfg, clock.now())
 
     from .api import bp as api_bp
+    from .health import bp as health_bp
     from .realtime import Broadcaster, origin_policy, socketio
     from .web import bp as web_bp
 
@@ -237,8 +239,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     bus.subscribe(hall.broadcaster)
     app.register_blueprint(api_bp)
     app.register_blueprint(web_bp)
+    app.register_blueprint(health_bp)
     for face in faces:
         _install_face(app, hall, face)
+    from . import privacy, scheduler
+
+    privacy.check(privacy.declared(hall))  # a bad declaration stops start-up
+    scheduler.install(app, hall)
     kwargs = {
         "async_mode": "threading",
         "cors_allowed_origins": origin_policy(cfg),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import re
 import secrets
 from datetime import timedelta
@@ -16,7 +17,7 @@ from datetime import timedelta
 from flask import g, request, session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from .clock import to_iso
+from .clock import from_iso, to_iso
 from .engine import Actor
 from .errors import Conflict, Forbidden, Invalid, TooMany, Unauthorized
 from .events import SessionsEnded
@@ -26,6 +27,8 @@ USERNAME_RE = re.compile(r"[A-Za-z0-9_.-]{2,32}")
 MIN_PASSWORD = 8
 # scrypt (werkzeug's default): salted and slow on purpose. Tests lower the cost.
 HASH_METHOD = "scrypt"
+# Account-wide failures (from every address) are counted over this long.
+ACCOUNT_WINDOW = timedelta(hours=1)
 # Checked even for unknown users so timing does not reveal which usernames exist.
 _DUMMY_HASH = generate_password_hash("not-a-real-password", method=HASH_METHOD)
 
@@ -82,16 +85,56 @@ class Auth:
         rows = list(db.query("SELECT * FROM users WHERE username = ? AND active = 1", [username]))
         return rows[0] if rows else None
 
-    def _throttled(self, db, username: str, address: str, now) -> bool:
-        limit = self._sec["login_max_failures"]
-        if not limit:
-            return False
-        since = to_iso(now - timedelta(seconds=self._sec["login_lockout_seconds"]))
-        by_user, by_addr = db.execute(
-            "SELECT SUM(username = ?), SUM(address = ?) FROM login_failures WHERE at >= ?",
-            [username, address, since],
-        ).fetchone()
-        return (by_user or 0) >= limit or (by_addr or 0) >= limit * 4
+    def _throttle(self, db, username: str, address: str, now) -> str | None:
+        """None when this attempt may go ahead, else why not (the 429 message).
+
+        Failures count per account *and* address: five wrong passwords from one machine
+        lock that machine out of that account (login_max_failures), and a machine that
+        fails on many accounts is locked out of all (4 times as many); neither stops the
+        real user at another machine. Many addresses failing on one account (a spray)
+        only slow it down: past login_account_ceiling failures within ACCOUNT_WINDOW,
+        attempts from addresses that never signed in to the account must wait after the
+        last failure, 1 s doubling every 5 failures up to login_max_delay_seconds. An
+        address the user signed in from before is never slowed: the real user's own
+        machine always gets through. The address is request.remote_addr, which only a
+        trusted proxy (security.trust_proxy) may replace from X-Forwarded-For.
+        """
+        sec = self._sec
+        limit = sec["login_max_failures"]
+        if limit:
+            since = to_iso(now - timedelta(seconds=sec["login_lockout_seconds"]))
+            pair, by_addr = db.execute(
+                "SELECT SUM(username = ? AND address = ?), SUM(address = ?) "
+                "FROM login_failures WHERE at >= ?",
+                [username, address, address, since],
+            ).fetchone()
+            if (pair or 0) >= limit or (by_addr or 0) >= limit * 4:
+                return "登录失败次数过多，请稍后再试 (too many failed logins, try later)"
+        ceiling = sec["login_account_ceiling"]
+        if ceiling:
+            since = to_iso(now - ACCOUNT_WINDOW)
+            failures, last = db.execute(
+                "SELECT COUNT(*), MAX(at) FROM login_failures WHERE username = ? AND at >= ?",
+                [username, since],
+            ).fetchone()
+            if failures >= ceiling and not self._known(db, username, address):
+                delay = min(sec["login_max_delay_seconds"], 2 ** min(20, (failures - ceiling) // 5))
+                wait = delay - (now - from_iso(last)).total_seconds()
+                if wait > 0:
+                    return (
+                        f"该账号登录失败过多，请{math.ceil(wait)}秒后再试 "
+                        f"(too many failed logins on this account: wait {math.ceil(wait)} s)"
+                    )
+        return None
+
+    @staticmethod
+    def _known(db, username: str, address: str) -> bool:
+        return bool(
+            db.execute(
+                "SELECT 1 FROM login_addresses WHERE username = ? AND address = ?",
+                [username, address],
+            ).fetchone()
+        )
 
     def login(self, username: str, password: str, address: str) -> dict:
         hall = self.hall
@@ -101,13 +144,15 @@ class Auth:
         # up every ticket of the hall. The transaction then checks again that the user
         # is unchanged and the throttle still allows this attempt.
         db = hall.store.db()
-        if self._throttled(db, username, address, now):
-            raise TooMany("登录失败次数过多，请稍后再试 (too many failed logins, try later)")
+        refused = self._throttle(db, username, address, now)
+        if refused:
+            raise TooMany(refused)
         user = self._active_user(db, username)
         ok = check_password_hash(user["password_hash"] if user else _DUMMY_HASH, password)
         with hall.store.write() as db:
-            if self._throttled(db, username, address, now):
-                raise TooMany("登录失败次数过多，请稍后再试 (too many failed logins, try later)")
+            refused = self._throttle(db, username, address, now)
+            if refused:
+                raise TooMany(refused)
             current = self._active_user(db, username)
             if ok and (current is None or current["password_hash"] != user["password_hash"]):
                 ok = False  # changed or disabled while the hash was being checked
@@ -116,6 +161,9 @@ class Auth:
                 db.execute(
                     "INSERT INTO login_failures (username, address, at) VALUES (?, ?, ?)",
                     [username, address, to_iso(now)],
+                )
+                db.execute(  # nothing older than a day is ever looked at
+                    "DELETE FROM login_failures WHERE at < ?", [to_iso(now - timedelta(days=1))]
                 )
                 failed = True
             else:
@@ -135,7 +183,16 @@ class Auth:
                         address,
                     ],
                 )
-                db.execute("DELETE FROM login_failures WHERE username = ?", [username])
+                # Only this address's failures: an attacker's address stays throttled.
+                db.execute(
+                    "DELETE FROM login_failures WHERE username = ? AND address = ?",
+                    [username, address],
+                )
+                db.execute(
+                    "INSERT OR REPLACE INTO login_addresses (username, address, last_ok_at) "
+                    "VALUES (?, ?, ?)",
+                    [username, address, to_iso(now)],
+                )
                 hall.engine.audit(db, actor_from_user(user), "login", f"user:{username}", now)
         if failed:
             # Committed above: the failure must count even though we refuse.

@@ -1,5 +1,5 @@
-"""python -m hall init | serve | demo | user add | settings, and the faces' commands
-(Face.commands: print-test, export, ...)."""
+"""python -m hall init | serve | demo | user add | settings | backup | restore | purge,
+and the faces' commands (Face.commands: print-test, export, ...)."""
 
 from __future__ import annotations
 
@@ -107,6 +107,61 @@ def cmd_serve(args) -> int:
     return 0
 
 
+def cmd_backup(args) -> int:
+    """A consistent copy of the running hall's database (hall/backup.py)."""
+    from . import backup
+
+    app = make_app(args)
+    hall = app.extensions["hall"]
+    row = backup.take(hall, args.path or None, trigger="command")
+    if not row["ok"]:
+        print(f"backup failed: {row.get('error')}", file=sys.stderr)
+        return 1
+    print(f"backup written: {row['path']} ({row['size']} bytes, integrity_check ok)")
+    return 0
+
+
+def _database_path(args) -> str:
+    """The database a command works on, as create_app resolves it (without opening it)."""
+    from .app import ROOT
+    from .config import load
+
+    path = load(getattr(args, "config", None)).hall["database"]
+    if path != ":memory:" and not os.path.isabs(path):
+        path = str(ROOT / path)
+    return path
+
+
+def cmd_restore(args) -> int:
+    """Put a backup in place of the database; refused while a hall process uses it."""
+    from datetime import datetime
+
+    from . import backup
+
+    try:
+        done = backup.restore(_database_path(args), args.path, datetime.now())
+    except backup.BackupError as e:
+        print(f"restore refused: {e}", file=sys.stderr)
+        return 1
+    print(f"restored {done['restored']} from {done['from']}")
+    if done["replaced"]:
+        print(f"the replaced database is kept as {done['replaced']}")
+    return 0
+
+
+def cmd_purge(args) -> int:
+    """Erase or mask citizens' personal data past [privacy] retention_days."""
+    from . import privacy
+
+    app = make_app(args)
+    hall = app.extensions["hall"]
+    result = privacy.purge(hall)
+    print(f"personal data dated before {result['cutoff']} reduced:")
+    for key, n in result["changed"].items():
+        print(f"  {key}: {n} rows")
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .auth import create_user
 
@@ -157,7 +212,8 @@ def cmd_demo(args) -> int:
     base = f"http://{host}:{port}"
     print(
         f"\nOpen {base}/  (kiosk {base}/kiosk, display {base}/display, "
-        f"counter {base}/counter, supervisor {base}/supervisor)\n",
+        f"counter {base}/counter, supervisor {base}/supervisor; rating pads are paired "
+        f"at {base}/counter/pads)\n",
         flush=True,
     )
     serve(app, host, port, args.threads or server["threads"])
@@ -188,6 +244,11 @@ def build_parser(commands=()) -> argparse.ArgumentParser:
         s.add_argument("--threads", type=int)
     st = sub.add_parser("settings", help="print the configuration reference (markdown)")
     st.add_argument("--readme", help="rewrite the reference block in this README instead")
+    bk = sub.add_parser("backup", help="back up the database now (safe while the hall runs)")
+    bk.add_argument("path", nargs="?", help="file or folder (default: [backup] dir, pruned)")
+    rs = sub.add_parser("restore", help="restore a backup (the server must be stopped)")
+    rs.add_argument("path", help="the backup file")
+    sub.add_parser("purge", help="erase personal data older than [privacy] retention_days")
     user = sub.add_parser("user", help="manage staff accounts")
     usub = user.add_subparsers(dest="user_command", required=True)
     add = usub.add_parser("add", help="add a user; the password is read from stdin")
@@ -222,7 +283,14 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     commands = {c.name: c for face in declarations(_face_packages(argv)) for c in face.commands}
     args = build_parser(commands.values()).parse_args(argv)
-    handlers = {"init": cmd_init, "serve": cmd_serve, "demo": cmd_demo}
+    handlers = {
+        "init": cmd_init,
+        "serve": cmd_serve,
+        "demo": cmd_demo,
+        "backup": cmd_backup,
+        "restore": cmd_restore,
+        "purge": cmd_purge,
+    }
     try:
         if args.command == "user":
             return cmd_user_add(args)

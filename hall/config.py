@@ -272,5 +272,16 @@ def validate(cfg: HallConfig) -> None:
     for key in ("requeue_limit", "estimate_sample"):
         if cfg.queue[key] < 0:
             raise ConfigError(f"queue.{key}: must not be negative")
+    for key in ("login_account_ceiling", "login_max_delay_seconds"):
+        if cfg.security[key] < 0:
+            raise ConfigError(f"security.{key}: must not be negative")
+    for section in ("backup", "privacy"):
+        if cfg.sections[section]["at"]:
+            parse_hhmm(cfg.sections[section]["at"], f"{section}.at")
+    if cfg.backup["keep"] < 1:
+        raise ConfigError("backup.keep: keep at least one backup")
+    if cfg.privacy["retention_days"] < 31:
+        # Appointments count missed bookings of the last 30 days (no-show limit).
+        raise ConfigError("privacy.retention_days: at least 31 days")
     if cfg.security["ticket_rate_limit_per_minute"] < 0:
         raise ConfigError("security.ticket_rate_limit_per_minute: must not be negative")

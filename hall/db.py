@@ -9,9 +9,11 @@ because a deferred transaction that upgrades to a write fails under concurrent w
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import sqlite3
 import threading
+import weakref
 from collections.abc import Iterator
 
 import sqlite_utils
@@ -48,11 +50,40 @@ def migrate(db: sqlite_utils.Database, face_migrations=()) -> None:
     migrations.apply(db)
 
 
+def lock_path(db_path: str) -> str:
+    """The lock file beside a database: every process that has the database open holds a
+    shared flock on it; `python -m hall restore` needs it exclusively."""
+    return os.path.abspath(db_path) + ".lock"
+
+
+def hold_in_use(db_path: str) -> int | None:
+    """Take a shared lock saying "this process uses the database" (None for :memory:).
+
+    An flock belongs to the open file: the kernel drops it when the process ends, however
+    it ends (a crash leaves no stale lock), and gunicorn's forked worker shares its
+    master's. It waits while a restore holds the lock exclusively."""
+    if db_path == ":memory:":
+        return None
+    os.makedirs(os.path.dirname(os.path.abspath(db_path)), exist_ok=True)
+    fd = os.open(lock_path(db_path), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def _release(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
 class Store:
     """Hands each thread its own connection to one database file."""
 
     def __init__(self, path: str, face_migrations=()):
         self.path = path
+        # Released when the store is garbage (tests make many) or the process ends.
+        self._in_use = hold_in_use(path)
+        weakref.finalize(self, _release, self._in_use)
         self._local = threading.local()
         # (owner thread, its connection), so close() knows whose connection it is
         self._all: list[tuple[threading.Thread, sqlite_utils.Database]] = []

@@ -85,6 +85,24 @@ IssueHook = Callable[[IssueContext], "dict | None"]
 
 
 @dataclass(frozen=True)
+class PersonalData:
+    """A column where a face keeps a citizen's personal data, and how it is reduced once
+    [privacy] retention_days have passed since the row's `since` column (a time or a
+    YYYY-MM-DD day; rows dated before the cut-off day are reduced).
+
+    reduce: "module:fn" fn(value) -> the value kept (a masked form, "" to erase; it must
+    give the same again when applied twice), or None to erase (set to ""). Figures must
+    not read the column: `python -m hall purge` and the server's daily run
+    (hall/privacy.py) reduce it in place and nothing else changes."""
+
+    table: str
+    column: str
+    since: str
+    reduce: Ref | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
 class Face:
     """What a face adds to a hall. Every field is optional but the name.
 
@@ -109,6 +127,8 @@ class Face:
                  before the rest; what it returns is the face's state,
                  hall.faces.state(name) (factories above may read it).
     demo         "module:fn" fn(hall): demo data for `python -m hall demo`.
+    personal_data  PersonalData entries: citizens' personal data the face keeps, erased
+                 or masked after [privacy] retention_days (hall/privacy.py).
     """
 
     name: str
@@ -128,6 +148,7 @@ class Face:
     check_config: Ref | None = None
     setup: Ref | None = None
     demo: Ref | None = None
+    personal_data: tuple[PersonalData, ...] = ()
 
 
 _declared: dict[str, Face] = {}
@@ -229,6 +250,9 @@ class FaceRegistry:
 
     def figures(self) -> list[tuple[str, Callable]]:
         return [(key, resolve(ref)) for f in self.faces for key, ref in f.figures.items()]
+
+    def personal_data(self) -> list[tuple[str, PersonalData]]:
+        return [(f.name, p) for f in self.faces for p in f.personal_data]
 
     def openapi_parts(self) -> list[dict]:
         return [resolve(f.openapi) for f in self.faces if f.openapi is not None]

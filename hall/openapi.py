@@ -363,6 +363,49 @@ def _core_paths() -> dict:
     return part.paths
 
 
+# --- operations: GET /api/health (hall/health.py), a block of its own -----------------
+HEALTH_SCHEMAS: dict = {
+    "Health": obj(
+        {
+            "ok": boolean(description="false when the database cannot be written (503)"),
+            "at": DATETIME,
+            "database": obj({"writable": boolean(), "error": string(nullable=True)}),
+            "connections": obj(
+                {},
+                additionalProperties=integer(0),
+                nullable=True,
+                description="Socket.IO clients per namespace in this process (null: unknown)",
+            ),
+            "connections_total": integer(0, nullable=True),
+            "pending_events": integer(0, description="events not yet pushed to the screens"),
+            "printers": array(obj({}), nullable=True, description="null: no printer face"),
+            "backup": obj(
+                {
+                    "at": DATETIME,
+                    "ok": boolean(nullable=True),
+                    "last_ok_at": DATETIME,
+                    "stale": boolean(description="no good backup in the last day"),
+                }
+            ),
+            "privacy": obj({"retention_days": integer(0), "last_purge": DATETIME}),
+            "scheduler": obj({"running": boolean()}),
+            "compat": obj({}, description="hall.compat.report(): private library paths on"),
+        },
+        required=["ok", "database", "backup"],
+    )
+}
+
+
+def _health_paths() -> dict:
+    health = op(
+        "Health of the running hall (no login; counts and states only)",
+        json_response(ref("Health")),
+        description="Built at most once per 2 seconds per server process.",
+    )
+    health["responses"]["503"] = json_response(ref("Health"), "the database cannot be written")
+    return {"/api/health": {"get": health}}
+
+
 # --- what the hall's configuration decides (x-values) ---------------------------------
 def kiosk_ids(hall) -> list[str]:
     return [k["id"] for k in hall.cfg.kiosks]
@@ -374,8 +417,8 @@ TAGS = ("core", "kiosk", "counter", "supervisor", "admin", "appointments")
 
 def core_part(options: list[IssueOption]) -> dict:
     return {
-        "paths": _core_paths(),
-        "schemas": {**SCHEMAS, **BODIES, "IssueTicket": issue_body(options)},
+        "paths": {**_core_paths(), **_health_paths()},
+        "schemas": {**SCHEMAS, **BODIES, **HEALTH_SCHEMAS, "IssueTicket": issue_body(options)},
     }
 
 

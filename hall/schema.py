@@ -191,11 +191,42 @@ def m010_client_tickets(db):
     )
 
 
-def m011_ticket_arrived(db):
+def m011_ops(db):
+    """Backups, the server's daily jobs, and the addresses staff signed in from."""
+    # One row per backup attempt (python -m hall backup, or the daily one).
+    db["backups"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "path": str,
+            "size": int,
+            "ok": int,
+            "error": str,
+            "trigger": str,  # command | daily
+        },
+        pk="id",
+        not_null={"started_at", "ok"},
+    )
+    db["backups"].create_index(["started_at"])
+    # A daily job claims its day here first, so several server processes on one
+    # database run it once (INSERT OR IGNORE on the key).
+    db["daily_jobs"].create(
+        {"job": str, "day": str, "started_at": str, "finished_at": str, "result": str},
+        pk=("job", "day"),
+    )
+    # Addresses a user signed in from successfully: login throttling never slows these.
+    db["login_addresses"].create(
+        {"username": str, "address": str, "last_ok_at": str}, pk=("username", "address")
+    )
+    db["login_failures"].create_index(["username", "at"])
+
+
+def m012_ticket_arrived(db):
     """Tickets taken away from the hall (线上取号) may have to check in before they are
     called: arrived = 0 until then (every other ticket is issued arrived)."""
     db["tickets"].add_column("arrived", int, not_null_default=1)
 
 
 #: The core's migrations, in order (hall.db.migrate adds the faces' after them).
-CORE_MIGRATIONS = (m001_core, m010_client_tickets, m011_ticket_arrived)
+CORE_MIGRATIONS = (m001_core, m010_client_tickets, m011_ops, m012_ticket_arrived)

@@ -107,9 +107,27 @@ SETTINGS: list[Setting] = [
         "security", "rate_limit_exempt", [], "Addresses exempt from the ticket rate limit (kiosks)."
     ),
     _s(
-        "security", "login_max_failures", 5, "Failed logins (per user or address) before a lockout."
+        "security",
+        "login_max_failures",
+        5,
+        "Failed logins for one account from one address before that address is locked out "
+        "of that account (an address is locked out of every account at 4 times this).",
     ),
     _s("security", "login_lockout_seconds", 300, "Lockout length after too many failed logins."),
+    _s(
+        "security",
+        "login_account_ceiling",
+        20,
+        "Failed logins for one account from all addresses (within the lockout time) after which "
+        "addresses that never signed in to it are slowed down (no lockout); 0 = off.",
+    ),
+    _s(
+        "security",
+        "login_max_delay_seconds",
+        60,
+        "Longest wait between two login attempts on an account over its ceiling (the wait "
+        "doubles every 5 failures above it).",
+    ),
     _s("security", "session_hours", 12, "Staff sessions expire after this many hours."),
     _s("security", "trust_proxy", False, "Trust X-Forwarded-For from one reverse proxy (nginx)."),
     _s(
@@ -158,6 +176,36 @@ SETTINGS: list[Setting] = [
         "Write each Socket.IO message to every WebSocket from the sending thread, without "
         "blocking, instead of waking one writer thread per connection (hall/compat/fanout.py; "
         "a screen that stops reading is cut off and reconnects).",
+    ),
+    # [backup]
+    _s(
+        "backup",
+        "dir",
+        "",
+        'Folder for backups (python -m hall backup, and the daily one); "" = backups/ beside '
+        "the database.",
+    ),
+    _s("backup", "keep", 7, "Backups kept in the folder; older ones are deleted."),
+    _s(
+        "backup",
+        "at",
+        "02:30",
+        'Daily backup time HH:MM (hall timezone), run by the server; "" = no daily backup.',
+    ),
+    # [privacy]
+    _s(
+        "privacy",
+        "retention_days",
+        180,
+        "Days a citizen's personal data (appointment names and phones, numbers in comments) is "
+        "kept before it is erased or masked (python -m hall purge; daily in the server).",
+    ),
+    _s(
+        "privacy",
+        "at",
+        "02:15",
+        'Daily time HH:MM (hall timezone) the server erases expired personal data; "" = '
+        "only by python -m hall purge.",
     ),
     # [ratings]
     _s(

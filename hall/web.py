@@ -13,6 +13,17 @@ bp = Blueprint("web", __name__)
 NUMBER_RE = re.compile(r"[A-Z][0-9]{3,4}", re.ASCII)
 
 
+@bp.app_context_processor
+def page_context() -> dict:
+    """What hall/templates/base.html needs on every page (a face may pass its own)."""
+    hall = current_hall()
+    return {
+        "hall_name": hall.cfg.hall["name"],
+        "hall_tz": hall.cfg.hall["timezone"],
+        "hall_now": hall.engine.read.local_iso(hall.now_iso()),
+    }
+
+
 @bp.get("/")
 def index():
     hall = current_hall()

@@ -123,8 +123,6 @@ def render(kiosk: dict | None, *, mode="start", status=200, **extra):
         next_open=when_label(nxt) if nxt else None,
         today=f"{local.year}年{local.month}月{local.day}日 {WEEKDAY_CN[local.weekday()]}",
         clock=f"{local:%H:%M}",
-        now_ms=int(now.timestamp() * 1000),
-        tz=hall.cfg.hall["timezone"],
         mode=mode,
         settings=settings,
         return_seconds=settings["return_seconds"],

@@ -2,7 +2,7 @@
 exports, audit search and admin pages, and the /supervisor Socket.IO namespace (see
 docs/supervisor.md)."""
 
-from hall.face import Command, Face
+from hall.face import Command, Face, PersonalData
 
 from .schema import m020_supervisor_rating_followups
 from .settings import SETTINGS
@@ -24,4 +24,10 @@ FACE = Face(
     ),
     demo="supervisor.cli:demo_seed",
     openapi="supervisor.openapi:PART",
+    # A call-back note may hold the citizen's phone number.
+    personal_data=(
+        PersonalData(
+            "rating_followups", "note", "at", "hall.privacy:redact_numbers", "回访/整改记录"
+        ),
+    ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from hall import stats
+from hall import backup, stats
 from hall.clock import from_iso
 from hall.interfaces import PRINTERS
 from hall.vocabulary import WINDOW_STATE_CN
@@ -128,6 +128,9 @@ def board(hall) -> dict:
             }
         )
     waiting_total = sum(r["waiting"] for r in rows)
+    backups = backup.status(hall, db)
+    if backups["last"] is not None and backups["warning"]:  # a new hall: shown, not alarmed
+        alerts.append({"level": "amber", "kind": "backup", "text": backups["warning"]})
     return {
         "calls": read.recent_calls(db, 8),
         "hall": hall.cfg.hall["name"],
@@ -142,4 +145,5 @@ def board(hall) -> dict:
         "open_windows": sum(1 for w in windows if w["state"] == "open"),
         "bad_open": len(open_bad),
         "overdue": len(overdue),
+        "backup": backups,
     }

@@ -137,6 +137,70 @@ def clerk_at(staff):
     return make
 
 
+# --- paired rating pads (counter/pairing.py) -------------------------------------------
+PAD_ADMIN = "pad-admin"
+
+
+def pair_pad(app, window: int, client=None, address: str | None = None):
+    """A test client paired as window's rating pad, the way a hall does it: a supervisor
+    makes a one-time code (POST /api/pads/pairing-codes), the device enters it (POST
+    /api/pad/<n>/pair, which sets its hall_pad cookie). address: the pad's REMOTE_ADDR."""
+    hall = app.extensions["hall"]
+    db = hall.store.db()
+    if not list(db.query("SELECT 1 FROM users WHERE username = ?", [PAD_ADMIN])):
+        create_user(hall.store, PAD_ADMIN, PASSWORD, "supervisor")
+    boss = app.test_client()
+    r = boss.post("/api/login", json={"username": PAD_ADMIN, "password": PASSWORD})
+    assert r.status_code == 200, r.get_json()
+    r = boss.post(
+        "/api/pads/pairing-codes",
+        json={"window": window},
+        headers={"X-CSRF-Token": r.get_json()["csrf_token"]},
+    )
+    assert r.status_code == 201, r.get_json()
+    pad = client or app.test_client()
+    kw = {"environ_base": {"REMOTE_ADDR": address}} if address else {}
+    r = pad.post(f"/api/pad/{window}/pair", json={"code": r.get_json()["code"]}, **kw)
+    assert r.status_code == 201, r.get_json()
+    return pad
+
+
+@pytest.fixture
+def paired_pad(app):
+    """paired_pad(1) -> a test client paired as window 1's rating pad."""
+
+    def make(window: int, client=None, address: str | None = None):
+        return pair_pad(app, window, client, address)
+
+    return make
+
+
+def pairing_code(live, window: int) -> str:
+    """A one-time pairing code for a window's pad on a live server."""
+    boss = live.session(PAD_ADMIN, role="supervisor")
+    r = boss.post(live.url + "/api/pads/pairing-codes", json={"window": window}, timeout=10)
+    assert r.status_code == 201, r.text
+    return r.json()["code"]
+
+
+def pair_live_pad(live, window: int, session=None):
+    """A requests.Session (or the one given) paired as window's pad on a live server."""
+    import requests
+
+    s = session or requests.Session()
+    r = s.post(f"{live.url}/api/pad/{window}/pair", json={"code": pairing_code(live, window)})
+    assert r.status_code == 201, r.text
+    return s
+
+
+def pair_pad_page(page, live, window: int) -> None:
+    """Pair a browser page as window's pad through the pad page's own form."""
+    page.goto(f"{live.url}/counter/pad/{window}")
+    page.fill("#pair-code", pairing_code(live, window))
+    page.click("#pair-submit")
+    page.wait_for_selector("#pad")
+
+
 # --- a real server process ------------------------------------------------------------
 def free_port() -> int:
     with socket.socket() as s:

@@ -54,16 +54,8 @@
     var query = "service=" + encodeURIComponent(service.value) + "&date=" + encodeURIComponent(day.value);
     if (window.history && history.replaceState) history.replaceState(null, "", "/book?" + query);
     list.setAttribute("aria-busy", "true");
-    fetch("/api/appointments/slots?" + query, { headers: { Accept: "application/json" } })
-      .then(function (r) { return r.json().then(function (body) { return { ok: r.ok, body: body }; }); })
-      .then(function (res) {
-        if (res.ok) {
-          render(res.body);
-        } else {
-          list.textContent = res.body.error || "查询失败，请重试";
-        }
-      })
-      .catch(function () { list.textContent = "网络异常，请重试"; })
+    Hall.api("GET", "/api/appointments/slots?" + query)
+      .then(render, function (e) { list.textContent = e.status ? e.message : "网络异常，请重试"; })
       .then(function () { list.removeAttribute("aria-busy"); });
   }
 

@@ -12,7 +12,7 @@
   var closing = false;
 
   function $(id) { return document.getElementById(id); }
-  function setText(id, text) { var el = $(id); if (el) el.textContent = text; }
+  var setText = Hall.setText;
   function show(id, on) { var el = $(id); if (el) el.hidden = !on; }
 
   // --- rendering -----------------------------------------------------------------
@@ -372,14 +372,17 @@
   });
 
   // --- live ----------------------------------------------------------------------------
-  var socket = io("/counter", { transports: ["websocket", "polling"] });
-  socket.on("connect", function () {
-    socket.emit("join", { window: WINDOW });
-    scheduleRefresh();
-  });
-  ["ticket", "queue", "window", "called"].forEach(function (name) {
-    socket.on(name, scheduleRefresh);
-  });
+  // Every (re)connect joins the window's room again and re-reads the state.
+  Hall.connect(
+    "/counter",
+    { ticket: scheduleRefresh, queue: scheduleRefresh, window: scheduleRefresh, called: scheduleRefresh },
+    {
+      snapshot: function (socket) {
+        socket.emit("join", { window: WINDOW });
+        scheduleRefresh();
+      }
+    }
+  );
   setInterval(refresh, 20000);
   // The state the page was rendered with: keys work at once, before any fetch returns.
   render(JSON.parse(body.getAttribute("data-state")));

@@ -154,14 +154,32 @@
   }
 
   // --- live counts ------------------------------------------------------------------
-  var socket = io("/counter", { transports: ["websocket", "polling"] });
   var noShowTimer = null;
-  socket.on("queue", function (counts) {
+  function showCounts(counts) {
     Object.keys(counts).forEach(function (code) {
       var el = document.querySelector('[data-waiting="' + code + '"]');
       if (el) el.textContent = counts[code];
     });
-    clearTimeout(noShowTimer);
-    noShowTimer = setTimeout(refreshNoShows, 300);
+  }
+  var connected = false;
+  Hall.connect("/counter", {
+    queue: function (counts) {
+      showCounts(counts);
+      clearTimeout(noShowTimer);
+      noShowTimer = setTimeout(refreshNoShows, 300);
+    }
+  }, {
+    snapshot: function () {
+      // Back after a cut: what changed meanwhile (the page itself is the first state).
+      if (connected) {
+        Hall.api("GET", "/api/services").then(function (list) {
+          var counts = {};
+          list.forEach(function (s) { counts[s.code] = s.waiting; });
+          showCounts(counts);
+        }, function () {});
+        refreshNoShows();
+      }
+      connected = true;
+    }
   });
 })();

@@ -110,13 +110,13 @@
   $("pad-submit").addEventListener("click", submit);
   $("pad-back").addEventListener("click", resetChoice);
 
-  var socket = io("/pad", { transports: ["websocket", "polling"] });
-  socket.on("connect", function () {
-    socket.emit("join", { window: WINDOW }, function (ack) {
-      if (ack && ack.state) render(ack.state);
-    });
+  Hall.connect("/pad", { state: render }, {
+    snapshot: function (socket) {
+      socket.emit("join", { window: WINDOW }, function (ack) {
+        if (ack && ack.state) render(ack.state);
+      });
+    }
   });
-  socket.on("state", render);
   setInterval(refresh, 15000);
   refresh();
 })();

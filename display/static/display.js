@@ -1,11 +1,15 @@
 /* Hall display and window display: keep the server-rendered page live.
  *
- * - On every (re)connect the server sends a `snapshot`; the page redraws from it, so a
- *   screen that lost the network or was rebooted shows the right state at once.
+ * - The server decides what the screen shows: every snapshot this page gets (on every
+ *   (re)connect, and the one it asks for after each change) carries `view`, the page's
+ *   content with display/pages.py's rules applied (the board: newest first, one line per
+ *   ticket and window; the waiting rows; the zone's windows; the calls to speak). The
+ *   script draws it as it is, with the markup of display/templates/display/parts.html.
  * - Every call has an id (ticket_events id). The ids already announced are kept in
- *   localStorage, per page address: after a reconnect (or a reboot) the calls in the
- *   snapshot that were never announced are announced, oldest first, each exactly once;
- *   a recall has a new id and is announced again.
+ *   localStorage, per page address: the view's `announce` calls that were never announced
+ *   are announced, oldest first, each exactly once, whether the screen was connected,
+ *   reconnected or rebooted; a recall has a new id and is announced again.
+ * - Only the answer to the latest request is drawn, so the screen never steps back.
  * - Announcements play one after another from a queue (never cut off).
  *
  * Debug/test hooks: window.hallAnnounced (every announcement), window.hallPlayed
@@ -18,34 +22,23 @@
   var KIND = D.kind; // "hall" | "window"
   var opts = {
     services: D.services ? D.services.split(",") : [],
-    layout: D.layout || "standard",
-    group: D.group || "service",
-    recent: parseInt(D.recent, 10) || 8,
+    group: D.group || "",
     highlight: parseInt(D.highlight, 10) || 0,
-    replay: D.replay === undefined ? 300 : parseInt(D.replay, 10),
     voice: D.voice === "1",
-    tz: D.tz || "Asia/Shanghai",
     window: D.window ? parseInt(D.window, 10) : null,
   };
-  var MAX_CALLS = 30;
   var RESYNC_MS = 5 * 60 * 1000;
+  var el = Hall.el;
+  var setText = Hall.setText;
 
-  var state = { calls: [], queue: {}, windows: [], services: [], hall: "", notice: "" };
-  var ready = false; // the server-rendered page stands until the first snapshot
+  // What this screen asks the server for: its services, and its view.
+  var request = {
+    view: KIND === "window" ? { kind: "window", window: opts.window } : { kind: "hall", group: opts.group },
+  };
+  if (opts.services.length) request.services = opts.services;
 
-  // ------------------------------------------------------------------ small helpers
   function $(id) {
     return document.getElementById(id);
-  }
-  function el(tag, cls, text) {
-    var e = document.createElement(tag);
-    if (cls) e.className = cls;
-    if (text !== undefined && text !== null) e.textContent = String(text);
-    return e;
-  }
-  function setText(id, text) {
-    var e = $(id);
-    if (e && e.textContent !== text) e.textContent = text;
   }
   function replaceChildren(parent, nodes) {
     if (!parent) return;
@@ -54,43 +47,9 @@
       parent.appendChild(n);
     });
   }
-  function byIdAsc(a, b) {
-    return a.id - b.id;
-  }
   function windowName(c) {
     return c.window_name || c.window + "号窗口";
   }
-
-  // ------------------------------------------------------------------ clock (hall time)
-  var skew = 0; // server clock - this PC's clock, in ms
-  function setServerTime(iso) {
-    var t = Date.parse(iso);
-    if (!isNaN(t)) skew = t - Date.now();
-  }
-  var WEEK = { Mon: "一", Tue: "二", Wed: "三", Thu: "四", Fri: "五", Sat: "六", Sun: "日" };
-  var partsFmt = new Intl.DateTimeFormat("en-US", {
-    timeZone: opts.tz,
-    year: "numeric",
-    month: "numeric",
-    day: "numeric",
-    weekday: "short",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-    hourCycle: "h23",
-  });
-  function tick() {
-    var p = {};
-    partsFmt.formatToParts(new Date(Date.now() + skew)).forEach(function (x) {
-      p[x.type] = x.value;
-    });
-    setText("d-date", p.year + "年" + p.month + "月" + p.day + "日 星期" + (WEEK[p.weekday] || ""));
-    var time = p.hour + ":" + p.minute;
-    setText("d-clock", KIND === "window" ? time : time + ":" + p.second);
-  }
-  setServerTime(D.now);
-  tick();
-  setInterval(tick, 1000);
 
   // ------------------------------------------------------------------ calls seen
   // floor: ids at or below it are never announced; seen: ids above it already handled.
@@ -132,12 +91,6 @@
       if (id > m) m = id;
     });
     return m;
-  }
-
-  // Which calls this display is about.
-  function relevant(call) {
-    if (KIND === "window") return call.window === opts.window;
-    return !opts.services.length || opts.services.indexOf(call.service) >= 0;
   }
 
   // ------------------------------------------------------------------ voice queue
@@ -236,26 +189,8 @@
     }, opts.highlight * 1000);
   }
 
-  // ------------------------------------------------------------------ rendering
-  // Mirrors display/templates/display/parts.html.
-  function board() {
-    var keys = new Set();
-    var out = [];
-    state.calls
-      .filter(relevant)
-      .slice()
-      .sort(function (a, b) {
-        return b.id - a.id;
-      })
-      .forEach(function (c) {
-        var key = c.ticket_id + "@" + c.window;
-        if (keys.has(key)) return;
-        keys.add(key);
-        out.push(c);
-      });
-    return out;
-  }
-
+  // ------------------------------------------------------------------ drawing a view
+  // The markup of display/templates/display/parts.html; what goes in it is the server's.
   function latestNodes(c) {
     if (!c) return [el("div", "d-idle", "请留意叫号"), el("div", "d-big-svc", "叫号后将在此显示")];
     var win = el("div", "d-big-win");
@@ -276,37 +211,12 @@
     return li;
   }
 
-  function queueRows() {
-    var rows = [];
-    var index = {};
-    state.services.forEach(function (s) {
-      if (opts.services.length && opts.services.indexOf(s.code) < 0) return;
-      var dept = opts.group === "department";
-      var key = dept ? s.department : s.code;
-      if (!index[key]) {
-        index[key] = { label: dept ? s.department : s.name, waiting: 0 };
-        rows.push(index[key]);
-      }
-      index[key].waiting += state.queue[s.code] || 0;
-    });
-    return rows;
-  }
-
   function queueItem(r) {
     var li = el("li");
     li.appendChild(el("span", "d-q-name", r.label));
     li.appendChild(el("span", "d-q-count", r.waiting));
     li.appendChild(el("span", "d-q-unit", "人"));
     return li;
-  }
-
-  function zoneWindows() {
-    if (!opts.services.length) return state.windows;
-    return state.windows.filter(function (w) {
-      return (w.services || []).concat(w.secondary || []).some(function (code) {
-        return opts.services.indexOf(code) >= 0;
-      });
-    });
   }
 
   function windowCard(w) {
@@ -320,39 +230,29 @@
     return card;
   }
 
-  function renderHall() {
-    var calls = board();
-    setText("d-hall", state.hall);
-    replaceChildren($("d-latest-body"), latestNodes(calls[0]));
-    replaceChildren($("d-recent"), calls.slice(1, opts.recent + 1).map(callItem));
+  function drawHall(v) {
+    setText("d-hall", v.hall);
+    replaceChildren($("d-latest-body"), latestNodes(v.latest));
+    replaceChildren($("d-recent"), v.recent.map(callItem));
     var q = $("d-queue");
     if (q) {
-      var rows = queueRows();
-      q.className = "d-queue-list rows-" + (rows.length > 8 ? "many" : rows.length > 5 ? "some" : "few");
-      replaceChildren(q, rows.map(queueItem));
+      q.className = "d-queue-list rows-" + v.queue_size;
+      replaceChildren(q, v.queue.map(queueItem));
     }
     var grid = $("d-windows");
     if (grid) {
-      var ws = zoneWindows();
-      grid.className = "d-wgrid cols-" + (ws.length > 6 ? 4 : 3);
-      replaceChildren(grid, ws.map(windowCard));
+      grid.className = "d-wgrid cols-" + v.columns;
+      replaceChildren(grid, v.windows.map(windowCard));
     }
     var notice = $("d-notice");
     if (notice) {
-      notice.hidden = !state.notice;
+      notice.hidden = !v.notice;
       var text = $("d-notice-text");
-      if (text && text.textContent !== state.notice) {
-        text.textContent = state.notice;
-        text.style.animationDuration = Math.max(20, Math.floor(state.notice.length / 2) + 12) + "s";
+      if (text && text.textContent !== v.notice) {
+        text.textContent = v.notice;
+        text.style.animationDuration = v.notice_seconds + "s";
       }
     }
-  }
-
-  function serviceName(code) {
-    for (var i = 0; i < state.services.length; i++) {
-      if (state.services[i].code === code) return state.services[i].name;
-    }
-    return code;
   }
 
   function windowBody(w) {
@@ -378,160 +278,108 @@
     return out;
   }
 
-  function myWindow() {
-    for (var i = 0; i < state.windows.length; i++) {
-      if (state.windows[i].number === opts.window) return state.windows[i];
-    }
-    return null;
-  }
-
-  function renderWindow() {
-    var w = myWindow();
-    if (!w) return;
+  function drawWindow(v) {
+    var w = v.window;
     setText("w-name", w.name);
     var main = $("w-main");
     // a blink only while a number is being called here
     var flashing = main.classList.contains("flash") && w.state === "open" && !!w.current;
     main.className = "w-main state-" + w.state + (w.current ? " has-current" : "") + (flashing ? " flash" : "");
     replaceChildren($("w-body"), windowBody(w));
-    setText(
-      "w-services",
-      "办理业务：" + (w.services || []).concat(w.secondary || []).map(serviceName).join(" · ")
-    );
+    setText("w-services", v.services_text);
   }
 
-  function render() {
-    if (!ready) return;
-    if (KIND === "window") renderWindow();
-    else renderHall();
-  }
-
-  // ------------------------------------------------------------------ applying data
-  function mergeCall(call) {
-    for (var i = 0; i < state.calls.length; i++) if (state.calls[i].id === call.id) return;
-    state.calls.push(call);
-    state.calls.sort(function (a, b) {
-      return b.id - a.id;
-    });
-    if (state.calls.length > MAX_CALLS) state.calls.length = MAX_CALLS;
-  }
-
+  // ------------------------------------------------------------------ applying a snapshot
   function applySnapshot(snap) {
-    if (!snap || !Array.isArray(snap.calls)) return;
-    setServerTime(snap.at);
+    if (!snap || !snap.view || !Array.isArray(snap.view.announce)) return;
+    Hall.setServerNow(snap.at);
     // A database younger than what this screen remembers (a reset): start from it.
     if (typeof snap.last_event_id === "number" && maxSeen() > snap.last_event_id) {
       floor = snap.last_event_id;
       seen.clear();
+      persist();
     }
-    state.calls = snap.calls.slice();
-    state.queue = snap.queue || {};
-    state.windows = snap.windows || [];
-    state.services = snap.services || [];
-    state.hall = snap.hall || "";
-    state.notice = snap.notice || "";
-    ready = true;
-    render();
-    // Calls made while this screen was away: announce them, oldest first, once each.
-    var at = Date.parse(snap.at);
-    var missed = snap.calls.filter(isNew).sort(byIdAsc);
-    var announced = false;
-    missed.forEach(function (c) {
+    if (snap.view.kind === "window") drawWindow(snap.view);
+    else drawHall(snap.view);
+    // Calls not yet announced (live, or made while this screen was away): oldest first, once.
+    var fresh = snap.view.announce.filter(isNew);
+    fresh.forEach(function (c) {
       seen.add(c.id);
-      var age = (at - Date.parse(c.at)) / 1000;
-      if (relevant(c) && !(age > opts.replay)) {
-        announce(c);
-        announced = true;
-      }
+      announce(c);
     });
-    if (missed.length) persist();
-    if (announced) flash();
-  }
-
-  function onCalled(call) {
-    if (!call || typeof call.id !== "number") return;
-    mergeCall(call);
-    // the window's current ticket (window screens and the windows layout)
-    state.windows.forEach(function (w) {
-      if (w.number === call.window) {
-        w.current = {
-          id: call.ticket_id,
-          number: call.number,
-          service: call.service,
-          status: "called",
-          called_at: call.at,
-        };
-      }
-    });
-    render();
-    if (!isNew(call)) return; // already announced (e.g. it came in a snapshot first)
-    seen.add(call.id);
-    persist();
-    if (relevant(call)) {
-      announce(call);
+    if (fresh.length) {
+      persist();
       flash();
     }
   }
 
-  function onWindow(w) {
-    if (!w || typeof w.number !== "number") return;
-    var found = false;
-    state.windows = state.windows.map(function (x) {
-      if (x.number !== w.number) return x;
-      found = true;
-      return Object.assign({}, x, w);
+  // ------------------------------------------------------------------ asking for the view
+  // One request at a time; a change while one is on its way asks again after it. A
+  // snapshot the server pushes on (re)connect supersedes any answer still on its way.
+  var latest = 0; // number of the latest request (or pushed snapshot)
+  var inflight = false;
+  var again = false;
+  var soon = null;
+  var socket = null;
+
+  function refresh() {
+    soon = null;
+    if (!socket || !socket.connected) return;
+    if (inflight) {
+      again = true;
+      return;
+    }
+    inflight = true;
+    var mine = ++latest;
+    socket.timeout(10000).emit("snapshot", request, function (err, snap) {
+      if (mine !== latest) return; // superseded by a newer snapshot
+      inflight = false;
+      if (!err) applySnapshot(snap);
+      if (again || err) {
+        again = false;
+        schedule();
+      }
     });
-    if (!found && w.services) state.windows.push(w);
-    render();
+  }
+  function schedule() {
+    // a call comes with a `queue` and maybe a `window`: one request for all of them
+    if (!soon) soon = setTimeout(refresh, 20);
   }
 
-  function onQueue(q) {
-    if (!q || typeof q !== "object") return;
-    state.queue = q;
-    if (KIND === "hall") render();
-  }
-
-  // ------------------------------------------------------------------ connection
   function setOnline(online) {
     var badge = $("d-offline");
     if (badge) badge.hidden = online;
     document.body.dataset.online = online ? "1" : "0";
   }
 
-  if (typeof io !== "function") {
-    setOnline(false);
-    return;
-  }
-  var filter = opts.services.length ? { services: opts.services } : {};
-  var socket = io("/display", {
-    auth: filter,
-    reconnection: true,
-    reconnectionAttempts: Infinity,
-    reconnectionDelay: 500, // then 1 s, 2 s, 4 s ... (with jitter)
-    reconnectionDelayMax: 5000,
-    randomizationFactor: 0.5,
-    timeout: 8000,
-  });
+  socket = Hall.connect(
+    "/display",
+    {
+      snapshot: function (snap) {
+        // Pushed on (re)connect: an answer still on its way is dropped, and asked again.
+        var asking = inflight;
+        latest += 1;
+        inflight = false;
+        applySnapshot(snap);
+        if (again || asking) {
+          again = false;
+          schedule();
+        }
+      },
+      called: schedule,
+      window: schedule,
+      queue: function () {
+        if (KIND === "hall") schedule();
+      },
+    },
+    {
+      auth: request, // the server answers every connect with a snapshot and this view
+      transports: ["polling", "websocket"],
+      status: setOnline,
+    }
+  );
   window.hallSocket = socket;
-  socket.on("connect", function () {
-    setOnline(true);
-  });
-  socket.on("disconnect", function () {
-    setOnline(false);
-  });
-  socket.on("connect_error", function () {
-    setOnline(false);
-  });
-  socket.on("snapshot", applySnapshot);
-  socket.on("called", onCalled);
-  socket.on("window", onWindow);
-  socket.on("queue", onQueue);
 
   // A periodic resync: a safety net for anything missed, and the day's rollover.
-  setInterval(function () {
-    if (!socket.connected) return;
-    socket.timeout(10000).emit("snapshot", filter, function (err, snap) {
-      if (!err) applySnapshot(snap);
-    });
-  }, RESYNC_MS);
+  setInterval(schedule, RESYNC_MS);
 })();

@@ -72,3 +72,16 @@ def start_message_queue(socketio) -> None:
         return
     server.manager_initialized = True
     server.manager.initialize()
+
+
+def connection_counts(socketio) -> dict[str, int] | None:
+    """Clients connected to each namespace of this process ({"/display": 12, ...}):
+    every client of a namespace is in its room None (python-socketio's manager.rooms).
+    None on an untested version (the health report then says "unknown")."""
+    if not _ok():
+        return None
+    try:
+        rooms = socketio.server.manager.rooms
+    except AttributeError:  # no server (yet): nobody is connected
+        return {}
+    return {ns: len(by_room.get(None, ()) or ()) for ns, by_room in list(rooms.items())}

@@ -14,40 +14,17 @@
   var D = body.dataset;
   var MODE = D.mode || "start";
   var HOME = D.home || "/kiosk";
-  var offset = (parseInt(D.now, 10) || Date.now()) - Date.now();
   window.kioskRefreshes = 0;
 
   function $(id) { return document.getElementById(id); }
-  function setText(el, text) {
-    text = String(text);
-    if (el && el.textContent !== text) el.textContent = text;
-  }
+  var setText = Hall.setText;
   function goHome() { window.location.replace(HOME); }
 
-  // --- clock (hall time zone, server time) -----------------------------------------------
-  var WEEK = ["周日", "周一", "周二", "周三", "周四", "周五", "周六"];
-  function parts(date) {
-    var out = {};
-    try {
-      new Intl.DateTimeFormat("en-US", {
-        timeZone: D.tz || "Asia/Shanghai", year: "numeric", month: "numeric", day: "numeric",
-        hour: "2-digit", minute: "2-digit", hourCycle: "h23", weekday: "short"
-      }).formatToParts(date).forEach(function (p) { out[p.type] = p.value; });
-    } catch (e) {
-      out = { year: date.getFullYear(), month: date.getMonth() + 1, day: date.getDate(),
-        hour: date.getHours(), minute: date.getMinutes(),
-        weekday: ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"][date.getDay()] };
-    }
-    return out;
-  }
-  var WEEK_EN = { Sun: 0, Mon: 1, Tue: 2, Wed: 3, Thu: 4, Fri: 5, Sat: 6 };
+  // --- the day changes: the start screen renders again (hall.js keeps the clock) -------------
   var shownDay = null;
   function tick() {
-    var p = parts(new Date(Date.now() + offset));
-    var hh = ("0" + p.hour).slice(-2), mm = ("0" + p.minute).slice(-2);
-    setText($("k-time"), hh + ":" + mm);
-    var day = p.year + "年" + p.month + "月" + p.day + "日 " + (WEEK[WEEK_EN[p.weekday]] || "");
-    setText($("k-date"), day);
+    var p = Hall.hallTime();
+    var day = p.year + "-" + p.month + "-" + p.day;
     if (shownDay && shownDay !== day && MODE === "start") reloadOnce();
     shownDay = day;
   }
@@ -173,8 +150,7 @@
   function refresh() {
     refreshTimer = null;
     window.kioskRefreshes += 1;
-    fetch("/api/services", { credentials: "same-origin", cache: "no-store" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+    Hall.api("GET", "/api/services")
       .then(function (list) { if (Array.isArray(list)) applyServices(list); })
       .catch(function () { /* offline: keep what is shown */ });
   }
@@ -183,13 +159,11 @@
   }
   setInterval(refresh, 60000);
 
-  if (typeof io === "function") {
-    var socket = io("/kiosk", { transports: ["websocket", "polling"] });
-    window.kioskSocket = socket;
-    var link = $("k-link");
-    socket.on("connect", function () { if (link) link.classList.remove("down"); soon(); });
-    socket.on("disconnect", function () { if (link) link.classList.add("down"); });
-    socket.on("connect_error", function () { if (link) link.classList.add("down"); });
-    socket.on("queue", function (counts) { applyCounts(counts); soon(); });
-  }
+  var link = $("k-link");
+  window.kioskSocket = Hall.connect("/kiosk", {
+    queue: function (counts) { applyCounts(counts); soon(); }
+  }, {
+    snapshot: soon, // every (re)connect reads the services again
+    status: function (online) { if (link) link.classList.toggle("down", !online); }
+  });
 })();

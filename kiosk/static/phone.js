@@ -13,10 +13,7 @@
   var token = decodeURIComponent(window.location.pathname.split("/").pop() || "");
   var body = document.body;
   function $(id) { return document.getElementById(id); }
-  function setText(el, text) {
-    text = text === null || text === undefined ? "" : String(text);
-    if (el && el.textContent !== text) el.textContent = text;
-  }
+  var setText = Hall.setText;
 
   // The same words phone.py renders on the server.
   function view(t) {
@@ -80,8 +77,7 @@
   function reload() {
     if (fetching) { again = true; return; }
     fetching = true;
-    fetch("/api/tickets/" + encodeURIComponent(token), { cache: "no-store", credentials: "omit" })
-      .then(function (r) { return r.ok ? r.json() : null; })
+    Hall.api("GET", "/api/tickets/" + encodeURIComponent(token), null, { credentials: "omit" })
       .then(function (t) { if (t) draw(t); })
       .catch(function () { /* offline: the socket reconnects and we read again */ })
       .then(function () {
@@ -126,6 +122,11 @@
   });
   var comment = $("p-comment");
   if (comment) comment.addEventListener("input", updateRating);
+  function thanks() {
+    rating.sent = true;
+    $("p-rate").hidden = true;
+    $("p-thanks").hidden = false;
+  }
   var form = $("p-rate-form");
   if (form) {
     form.addEventListener("submit", function (e) {
@@ -134,29 +135,13 @@
       $("p-submit").disabled = true;
       var err = $("p-rate-error");
       err.hidden = true;
-      fetch("/api/tickets/" + encodeURIComponent(token) + "/rating", {
-        method: "POST",
-        credentials: "omit",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({
-          score: rating.score,
-          reasons: rating.score <= 2 ? rating.reasons : [],
-          comment: $("p-comment").value.trim()
-        })
-      }).then(function (r) {
-        return r.json().then(function (d) { return { ok: r.ok, status: r.status, d: d }; });
-      }).then(function (res) {
-        if (res.ok || res.status === 409) {
-          rating.sent = true;
-          $("p-rate").hidden = true;
-          $("p-thanks").hidden = false;
-        } else {
-          setText(err, (res.d && res.d.error ? res.d.error.split(" (")[0] : "提交失败，请重试"));
-          err.hidden = false;
-          updateRating();
-        }
-      }).catch(function () {
-        setText(err, "网络不通，请稍后重试");
+      Hall.api("POST", "/api/tickets/" + encodeURIComponent(token) + "/rating", {
+        score: rating.score,
+        reasons: rating.score <= 2 ? rating.reasons : [],
+        comment: $("p-comment").value.trim()
+      }, { credentials: "omit" }).then(thanks, function (e) {
+        if (e.status === 409) { thanks(); return; } // rated already (another tab): thanks all the same
+        setText(err, e.status ? e.message : "网络不通，请稍后重试");
         err.hidden = false;
         updateRating();
       });
@@ -164,20 +149,18 @@
   }
 
   // --- live ------------------------------------------------------------------------------
-  if (typeof io === "function" && token) {
-    var socket = io("/ticket", { transports: ["websocket", "polling"] });
-    window.phoneSocket = socket;
+  if (token) {
     var live = $("p-live");
-    socket.on("connect", function () {
-      if (live) live.classList.remove("down");
-      socket.emit("follow", { token: token }, function (ack) {
-        if (ack && ack.ok && ack.ticket) draw(ack.ticket);
-        body.setAttribute("data-following", ack && ack.ok ? "1" : "0");
-      });
+    window.phoneSocket = Hall.connect("/ticket", { ticket: draw, queue: reload }, {
+      // every (re)connect follows the ticket again; the answer is the ticket as it is now
+      snapshot: function (socket) {
+        socket.emit("follow", { token: token }, function (ack) {
+          if (ack && ack.ok && ack.ticket) draw(ack.ticket);
+          body.setAttribute("data-following", ack && ack.ok ? "1" : "0");
+        });
+      },
+      status: function (online) { if (live) live.classList.toggle("down", !online); }
     });
-    socket.on("disconnect", function () { if (live) live.classList.add("down"); });
-    socket.on("ticket", draw);
-    socket.on("queue", reload);
   }
   // Phones sleep: read again when the page comes back.
   document.addEventListener("visibilitychange", function () {

@@ -5,32 +5,22 @@
   var live = document.getElementById("board-live");
   var status = document.getElementById("live-status");
   if (!live) return;
-  var offset = 0; // server clock - client clock, ms
   var pending = null;
   var inflight = false;
   var again = false;
 
   function syncClock() {
     var board = live.querySelector(".board");
-    var now = board && Date.parse(board.getAttribute("data-now"));
-    if (now) offset = now - Date.now();
-  }
-
-  function fmt(sec) {
-    if (sec < 0) sec = 0;
-    var h = Math.floor(sec / 3600), m = Math.floor((sec % 3600) / 60), s = sec % 60;
-    if (h) return h + "时" + (m < 10 ? "0" : "") + m + "分";
-    if (m) return m + "分" + (s < 10 ? "0" : "") + s + "秒";
-    return s + "秒";
+    if (board) Hall.setServerNow(board.getAttribute("data-now") || "");
   }
 
   function tick() {
-    var now = Date.now() + offset;
+    var now = Hall.serverNow();
     live.querySelectorAll("[data-since]").forEach(function (el) {
       var since = Date.parse(el.getAttribute("data-since"));
       if (!since) return;
       var sec = Math.floor((now - since) / 1000);
-      el.textContent = fmt(sec);
+      el.textContent = Hall.durationCN(sec);
       var target = parseInt(el.getAttribute("data-target") || "0", 10);
       if (target) {
         var over = sec > target;
@@ -81,19 +71,18 @@
   setInterval(tick, 1000);
   setInterval(schedule, 30000); // a safety net if an event was missed
 
-  if (typeof io !== "function") { setLive(false); return; }
-  var socket = io("/supervisor", { transports: ["websocket", "polling"] });
-  socket.on("connect", function () { setLive(true); schedule(); });
-  socket.on("disconnect", function () { setLive(false); });
-  socket.on("connect_error", function () { setLive(false); });
-  ["snapshot", "queue", "called", "window", "printer"].forEach(function (name) {
-    socket.on(name, schedule);
-  });
-  socket.on("event", function (e) {
-    if (e && e.type === "rated" && e.bad && window.Hall) {
-      window.Hall.toast("新差评：" + e.number + " " + (e.service_name || "") +
-        (e.window ? " " + e.window + "号窗口" : ""), "bad");
+  var handlers = {
+    event: function (e) {
+      if (e && e.type === "rated" && e.bad) {
+        Hall.toast("新差评：" + e.number + " " + (e.service_name || "") +
+          (e.window ? " " + e.window + "号窗口" : ""), "bad");
+      }
+      schedule();
     }
-    schedule();
+  };
+  ["snapshot", "queue", "called", "window", "printer"].forEach(function (name) {
+    handlers[name] = schedule;
   });
+  // Every (re)connect re-reads the board: events missed while away are in it.
+  Hall.connect("/supervisor", handlers, { snapshot: schedule, status: setLive });
 })();

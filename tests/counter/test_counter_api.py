@@ -377,7 +377,7 @@ def test_cli_user_limited_to_windows(app, tmp_path, monkeypatch, capsys):
 
     from hall import cli
 
-    from ..conftest import PASSWORD, TEST_CONFIG
+    from ..conftest import PASSWORD, TEST_CONFIG, pair_pad
 
     monkeypatch.setenv("HALL_CONFIG", TEST_CONFIG)
     monkeypatch.setenv("HALL_DATABASE", str(tmp_path / "hall.sqlite3"))
@@ -392,7 +392,7 @@ def test_cli_user_limited_to_windows(app, tmp_path, monkeypatch, capsys):
     assert me["user"]["staff_no"] == "C0007" and me["user"]["windows"] == [1, 3]
     assert c.post("/api/windows/2/open", headers=csrf, json={}).status_code == 403
     assert c.post("/api/windows/3/open", headers=csrf, json={}).status_code == 200
-    assert app.test_client().get("/api/pad/3").get_json()["staff_no"] == "C0007"
+    assert pair_pad(app, 3).get("/api/pad/3").get_json()["staff_no"] == "C0007"
 
 
 # --- pages ---------------------------------------------------------------------------

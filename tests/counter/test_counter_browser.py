@@ -8,7 +8,7 @@ import json
 import pytest
 from playwright.sync_api import expect
 
-from ..conftest import save_screenshot
+from ..conftest import pair_live_pad, pair_pad_page, save_screenshot
 from .conftest import add_staff, live_issue, live_session, login_page, make_live, rows
 
 pytestmark = pytest.mark.browser
@@ -61,7 +61,7 @@ def test_clerk_finishes_and_pad_takes_a_bad_rating_with_reasons(browser, live):
     pad_ctx, pad = new_page(browser, TABLET)
     try:
         sign_in_window(clerk, live, "clerk1", 1)
-        pad.goto(live.url + "/counter/pad/1")
+        pair_pad_page(pad, live, 1)
         expect(pad.locator("#pad-idle")).to_be_visible()
         expect(pad.locator("#pad-window")).to_have_text("1号综办窗口")
         expect(pad.locator("#pad-staffno")).to_have_text("C0001")
@@ -124,7 +124,7 @@ def test_pad_left_alone_records_unrated_never_good(browser, tmp_path):
         assert s.post(live.url + "/api/windows/3/open").status_code == 200
         pad_ctx, pad = new_page(browser, TABLET)
         try:
-            pad.goto(live.url + "/counter/pad/3")
+            pair_pad_page(pad, live, 3)
             expect(pad.locator("#pad-idle")).to_be_visible()
             t = s.post(live.url + "/api/windows/3/call-next").json()["ticket"]
             assert s.post(f"{live.url}/api/tickets/{t['id']}/finish").status_code == 200
@@ -141,7 +141,7 @@ def test_pad_left_alone_records_unrated_never_good(browser, tmp_path):
         assert stored[0]["score"] is None and stored[0]["channel"] == "timeout"
         assert rows(live.db_path, "SELECT * FROM ratings WHERE score IS NOT NULL") == []
         # The pad cannot rate it any more.
-        r = s.post(f"{live.url}/api/pad/3/rating", json={"score": 5})
+        r = pair_live_pad(live, 3).post(f"{live.url}/api/pad/3/rating", json={"score": 5})
         assert r.status_code == 409
     finally:
         live.stop()

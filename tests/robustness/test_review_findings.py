@@ -365,3 +365,17 @@ def test_session_cookie_lasts_as_long_as_the_session(app, make_user, hall):
     delta = parsedate_to_datetime(expires[0].split("=", 1)[1]) - datetime.now(UTC)
     hours = hall.cfg.security["session_hours"]
     assert abs(delta.total_seconds() - hours * 3600) < 120  # not Flask's 31 days
+
+
+# --- 5. no open redirect after the supervisor signs in ----------------------------------
+@pytest.mark.parametrize("target", ["/%5Cevil.example", "/%5C%5Cevil.example/x", "//evil.example"])
+def test_login_redirect_stays_on_the_hall(live_server, page, target):
+    live_server.add_user("boss", "supervisor")
+    page.goto(f"{live_server.url}/supervisor/login?next={target}")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    with page.expect_navigation():
+        page.click("#login-form button[type=submit]")
+    page.wait_for_load_state()
+    assert page.url.startswith(live_server.url + "/"), page.url
+    assert "evil" not in page.url

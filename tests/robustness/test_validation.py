@@ -81,7 +81,8 @@ def test_empty_or_odd_query_values_are_refused(staff, url):
     assert staff("boss", "admin").get(url).status_code == 400, url
 
 
-def test_pad_timeout_needs_a_json_body(client):
+def test_pad_timeout_needs_a_json_body(paired_pad):
+    client = paired_pad(1)  # only a paired pad reaches the body check
     r = client.post("/api/pad/1/timeout", data=b"\x00", content_type="application/json")
     assert r.status_code == 400
     assert client.post("/api/pad/1/timeout", json={}).status_code == 200

@@ -1,53 +1,14 @@
-/* Supervisor pages: CSRF-aware fetch, login/logout, follow-up and admin forms, print. */
+/* Supervisor pages: login, 好差评 follow-up and admin forms, print (Hall.api and Hall.toast
+ * from hall.js; logout is hall.js's data-logout). */
 (function () {
   "use strict";
-  var meta = document.querySelector('meta[name="csrf-token"]');
-  var csrf = meta ? meta.getAttribute("content") : "";
-
-  function api(method, url, body) {
-    var opts = { method: method, credentials: "same-origin", headers: { "Accept": "application/json" } };
-    if (csrf) opts.headers["X-CSRF-Token"] = csrf;
-    if (body !== undefined) {
-      opts.headers["Content-Type"] = "application/json";
-      opts.body = JSON.stringify(body);
-    }
-    return fetch(url, opts).then(function (r) {
-      return r.json().catch(function () { return {}; }).then(function (data) {
-        if (!r.ok) {
-          var err = new Error((data && data.error) || ("请求失败 (" + r.status + ")"));
-          err.status = r.status;
-          throw err;
-        }
-        return data;
-      });
-    });
-  }
-
-  function toast(text, level) {
-    var el = document.getElementById("toast");
-    if (!el) return;
-    el.textContent = text;
-    el.className = "toast " + (level || "");
-    el.hidden = false;
-    clearTimeout(toast._t);
-    toast._t = setTimeout(function () { el.hidden = true; }, 5000);
-  }
+  var api = Hall.api;
+  var toast = Hall.toast;
 
   function showError(form, message) {
     var p = form.querySelector(".msg.error");
     if (p) { p.textContent = message; p.hidden = !message; }
   }
-
-  window.Hall = { api: api, toast: toast };
-
-  // logout
-  document.querySelectorAll(".js-logout").forEach(function (b) {
-    b.addEventListener("click", function () {
-      api("POST", "/api/logout", {}).catch(function () {}).then(function () {
-        window.location.href = "/supervisor/login";
-      });
-    });
-  });
 
   // login
   var login = document.getElementById("login-form");
@@ -56,22 +17,17 @@
       ev.preventDefault();
       var err = document.getElementById("login-error");
       err.hidden = true;
-      fetch("/api/login", {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ username: login.username.value.trim(), password: login.password.value })
-      }).then(function (r) {
-        return r.json().then(function (d) { return { ok: r.ok, d: d }; });
-      }).then(function (res) {
-        if (!res.ok) throw new Error(res.d.error || "登录失败");
-        if (res.d.role !== "supervisor" && res.d.role !== "admin") {
-          throw new Error("该账号没有管理权限（需主管或管理员）");
-        }
-        window.location.href = login.getAttribute("data-next") || "/supervisor";
-      }).catch(function (e) {
-        err.textContent = e.message;
-        err.hidden = false;
-      });
+      api("POST", "/api/login", { username: login.username.value.trim(), password: login.password.value })
+        .then(function (d) {
+          if (d.role !== "supervisor" && d.role !== "admin") {
+            throw new Error("该账号没有管理权限（需主管或管理员）");
+          }
+          window.location.href = login.getAttribute("data-next") || "/supervisor";
+        })
+        .catch(function (e) {
+          err.textContent = e.message;
+          err.hidden = false;
+        });
     });
   }
 
