@@ -11,7 +11,7 @@
 See docs/citizen.md. Voice packs are the core's (hall/voicepack.py).
 """
 
-from hall.face import Command, Face, IssueOption
+from hall.face import Command, Face, IssueOption, PersonalData
 
 from .schema import m100_citizen
 from .settings import SETTINGS, check_config
@@ -44,4 +44,16 @@ FACE = Face(
         ),
     ),
     openapi="citizen.openapi:PART",
+    # Erased once [privacy] retention_days have passed (python -m hall purge): the keyed
+    # hash and masked form of ID numbers, and phone numbers. Figures never read them.
+    personal_data=(
+        PersonalData("citizen_ids", "id_key", "day", None, "身份证号（加密摘要）"),
+        PersonalData("citizen_ids", "id_masked", "day", None, "身份证号（掩码）"),
+        PersonalData("citizen_cards", "id_key", "created_at", None, "刷卡记录（加密摘要）"),
+        PersonalData("citizen_cards", "id_masked", "created_at", None, "刷卡记录（掩码）"),
+        PersonalData("sms_subscriptions", "phone", "day", None, "即将到号手机号"),
+        PersonalData("sms_outbox", "phone", "day", None, "短信手机号"),
+        PersonalData("sms_codes", "phone", "day", None, "验证码手机号"),
+        PersonalData("remote_tickets", "phone", "day", None, "线上取号手机号"),
+    ),
 )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import threading
 from datetime import timedelta
 
@@ -247,7 +248,7 @@ class Notifier:
                 "INSERT INTO sms_outbox (dedupe, kind, day, phone, text, status, attempts, "
                 "next_at, created_at) VALUES (?, 'code', ?, ?, ?, 'pending', 0, ?, ?)",
                 [
-                    f"code:{phone}:{to_iso(now)}",
+                    f"code:{secrets.token_hex(8)}",  # no phone number in the key
                     self.hall.engine.read.today(),
                     phone,
                     text,

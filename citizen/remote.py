@@ -59,7 +59,7 @@ def send_code(hall, raw_phone, address: str) -> dict:
             raise TooMany("验证码已发送，请60秒后再试 (a code was sent less than a minute ago)")
         db.execute(
             "INSERT INTO sms_codes (phone, code_hash, expires_at, attempts, sent_at, day) "
-            "VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (phone) DO UPDATE SET code_hash = "
+            "VALUES (?, ?, ?, 0, ?, ?) ON CONFLICT (phone) WHERE phone != '' DO UPDATE SET code_hash = "
             "excluded.code_hash, expires_at = excluded.expires_at, attempts = 0, "
             "sent_at = excluded.sent_at, day = excluded.day",
             [

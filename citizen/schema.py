@@ -79,6 +79,7 @@ def m100_citizen(db):
     db["sms_cursor"].create({"name": str, "last_event": int}, pk="name")
     db["sms_codes"].create(
         {
+            "id": int,
             "phone": str,
             "code_hash": str,
             "expires_at": str,
@@ -86,8 +87,10 @@ def m100_citizen(db):
             "sent_at": str,
             "day": str,
         },
-        pk="phone",
+        pk="id",
     )
+    # One code per phone; rows whose phone the purge erased ("") do not collide.
+    db.execute("CREATE UNIQUE INDEX sms_codes_phone ON sms_codes (phone) WHERE phone != ''")
     # 线上取号: a ticket taken from a phone at /m.
     db["remote_tickets"].create(
         {"ticket_id": int, "day": str, "service": str, "phone": str, "created_at": str},

@@ -2,7 +2,6 @@
  * open alerts from /helpdesk, each until a guide takes it (POST /api/help/<id>/ack). */
 (function () {
   "use strict";
-  if (typeof io !== "function") return;
   var box = document.createElement("section");
   box.id = "help-alerts";
   box.className = "help-alerts";
@@ -10,8 +9,6 @@
   box.setAttribute("aria-live", "assertive");
   box.hidden = true;
   document.body.insertBefore(box, document.body.firstChild);
-  var meta = document.querySelector('meta[name="csrf-token"]');
-  var csrf = meta ? meta.getAttribute("content") : "";
 
   function draw(alerts) {
     while (box.firstChild) box.removeChild(box.firstChild);
@@ -31,11 +28,8 @@
       btn.textContent = "我去处理";
       btn.addEventListener("click", function () {
         btn.disabled = true;
-        fetch("/api/help/" + a.id + "/ack", {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-          body: "{}"
+        Hall.api("POST", "/api/help/" + a.id + "/ack", {}).then(null, function (e) {
+          Hall.toast(e.message);
         }).then(function () { btn.disabled = false; });
       });
       row.appendChild(text);
@@ -46,8 +40,7 @@
     window.helpAlerts = alerts || [];
   }
 
-  var socket = io("/helpdesk", { transports: ["websocket", "polling"] });
-  window.helpSocket = socket;
-  socket.on("alerts", draw);
-  socket.on("connect", function () { socket.emit("alerts", null, draw); });
+  window.helpSocket = Hall.connect("/helpdesk", { alerts: draw }, {
+    snapshot: function (socket) { socket.emit("alerts", null, draw); }
+  });
 })();

@@ -39,16 +39,10 @@
           e.preventDefault();
           var number = buf;
           buf = "";
-          fetch("/api/idcard/scan", {
-            method: "POST",
-            credentials: "omit",
-            headers: { "Content-Type": "application/json" },
-            body: JSON.stringify({ kiosk: kiosk || null, number: number })
-          }).then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
-            .then(function (res) {
-              if (res[0]) open(res[1].card);
-              else showError(res[1].error || "身份证读取失败");
-            }).catch(function () { showError("网络异常，请重试"); });
+          Hall.api("POST", "/api/idcard/scan", { kiosk: kiosk || null, number: number }, { credentials: "omit" })
+            .then(function (res) { open(res.card); }, function (err) {
+              showError(err.status ? err.message : "网络异常，请重试");
+            });
           number = "";
         }
         buf = "";
@@ -56,11 +50,10 @@
       }
       if (e.key && e.key.length === 1 && /[0-9Xx]/.test(e.key)) buf += e.key;
     }, true);
-  } else if (typeof io === "function") {
-    var socket = io("/citizen", { transports: ["websocket", "polling"] });
-    window.cardSocket = socket;
-    socket.on("connect", function () { socket.emit("join", { kiosk: kiosk }); });
-    socket.on("card", function (msg) { if (msg && msg.card) open(msg.card); });
+  } else {
+    window.cardSocket = Hall.connect("/citizen", {
+      card: function (msg) { if (msg && msg.card) open(msg.card); }
+    }, { snapshot: function (socket) { socket.emit("join", { kiosk: kiosk }); } });
   }
 
   function showError(text) {
@@ -72,6 +65,6 @@
       el.className = "k-alert e-alert";
       document.body.insertBefore(el, document.body.firstChild.nextSibling);
     }
-    el.textContent = String(text).split(" (")[0];
+    el.textContent = Hall.chinese(String(text));
   }
 })();

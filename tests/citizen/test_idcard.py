@@ -233,3 +233,28 @@ def test_agent_needs_the_key(make_app):
     assert r.status_code == 201 and number not in r.get_data(as_text=True)
     got = [m for m in sock.get_received("/citizen") if m["name"] == "card"]
     assert got and got[0]["args"][0]["masked"] == idnumber.mask(number)
+
+
+def test_purge_erases_card_and_phone_data(make_app, clock):
+    from hall import privacy
+
+    app = make_app({"privacy": {"retention_days": 31}})
+    hall = app.extensions["hall"]
+    client = app.test_client()
+    number = idnumber.make(YOUNG)
+    read = client.post("/api/idcard/scan", json={"kiosk": "K1", "number": number}).get_json()
+    r = client.post("/api/idcard/tickets", json={"card": read["card"], "service": "SB"})
+    assert r.status_code == 201
+    assert (
+        client.post("/api/m/tickets", json={"service": "YB", "phone": "13812345678"}).status_code
+        == 201
+    )
+    db = hall.store.db()
+    assert db.execute("SELECT id_key FROM citizen_ids").fetchone()[0]
+    clock.advance(days=33)
+    out = privacy.purge(hall)
+    assert out["changed"]["citizen_ids.id_key"] == 1 and out["changed"]["remote_tickets.phone"] == 1
+    assert db.execute("SELECT id_key, id_masked FROM citizen_ids").fetchone() == ("", "")
+    assert db.execute("SELECT phone FROM remote_tickets").fetchone() == ("",)
+    data = open(hall.store.path, "rb").read()
+    assert b"13812345678" not in data and idnumber.mask(number).encode() not in data
