@@ -74,8 +74,10 @@ def test_elder_mode_screens(browser, tmp_path):
             normal = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
             page.click("#k-elder-btn")
             expect(page.locator("body.elder")).to_have_count(1)
-            big = page.evaluate("parseFloat(getComputedStyle(document.body).fontSize)")
-            assert big >= 1.5 * normal
+            # at least 1.5x the kiosk's type, once the page's stylesheet is in
+            page.wait_for_function(
+                f"parseFloat(getComputedStyle(document.body).fontSize) >= {1.5 * normal}"
+            )
             assert page.locator(".e-svc").count() == 4  # the most used first, then 更多
             expect(page.locator("#e-more")).to_be_visible()
             expect(page.locator("#e-help")).to_be_visible()
