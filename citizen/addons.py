@@ -44,6 +44,19 @@ class Addons:
                         "fields": {"ticket": context["token"], "kiosk": kiosk or ""},
                     }
                 )
+        elif page == "phone":
+            sms = self.hall.faces.state("citizen").notifier.enabled
+            if sms and context.get("status") == "waiting" and context.get("token"):
+                out["buttons"].append(
+                    {
+                        "label": "即将到号短信提醒",
+                        "href": "/m/notify",
+                        "id": "p-sms-btn",
+                        "cls": "ghost",
+                        "method": "post",
+                        "fields": {"ticket": context["token"]},
+                    }
+                )
         elif page == "guide":
             out["scripts"].append(url_for("citizen.static", filename="helpdesk.js"))
             out["styles"].append(url_for("citizen.static", filename="helpdesk.css"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request
 
+from hall import issuing
 from hall.app import current_hall
 from hall.auth import require
 from hall.errors import HallError
@@ -110,6 +111,48 @@ def mobile_take():
         secure=hall.cfg.security["secure_cookies"],
     )
     return resp
+
+
+@bp.post("/m/notify")
+def mobile_notify():
+    """The phone page's 即将到号短信提醒: a phone number for the ticket."""
+    from .notify import mask_phone, normalize_phone
+    from .state import of
+
+    hall = current_hall()
+    token = (request.form.get("ticket") or "")[:64]
+    t = hall.engine.read.ticket_by_token(hall.store.db(), token) if token else None
+    if t is None or not of(hall).notifier.enabled:
+        return _closed()
+    raw = request.form.get("phone")
+    error = ""
+    if raw is not None:
+        phone = normalize_phone(raw[:20])
+        if phone is None:
+            error = "请填写正确的11位手机号码"
+        else:
+            try:
+                issuing.check_rate(hall, None, _address())
+                of(hall).notifier.subscribe_ticket(t["id"], phone, "mobile")
+            except HallError as e:
+                error = _short(e.message)
+            else:
+                html = render_template(
+                    "citizen/message.html",
+                    hall_name=hall.cfg.hall["name"],
+                    title="已开通短信提醒",
+                    detail=f"{t['number']}即将到号和叫号时，将短信通知{mask_phone(phone)}。",
+                    link=f"/t/{token}",
+                )
+                return html, 200, {"Cache-Control": "no-store"}
+    html = render_template(
+        "citizen/notify.html",
+        hall_name=hall.cfg.hall["name"],
+        number=t["number"],
+        token=token,
+        error=error,
+    )
+    return html, 400 if error else 200, {"Cache-Control": "no-store"}
 
 
 @bp.get("/m/arrive/<code>")

@@ -55,6 +55,7 @@ def progress(token: str):
     ticket = read.ticket_json(db, t)  # no token in the page's data: the URL has it
     html = render_template(
         "kiosk/phone.html",
+        token=token,  # for the forms other faces add (page_addons), never in the page's data
         hall_name=hall.cfg.hall["name"],
         t=ticket,
         view=status_view(ticket),

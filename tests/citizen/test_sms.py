@@ -248,3 +248,21 @@ def test_no_channel_no_phone(make_app):
     assert t["sms"] is False
     r = client.post("/api/sms/subscribe", json={"token": t["token"], "phone": PHONE})
     assert r.status_code == 409 and "未开通短信提醒" in r.get_json()["error"]
+
+
+def test_phone_page_offers_and_takes_a_number(make_app, gateway):
+    app = http_app(make_app, gateway)
+    client = app.test_client()
+    t = take(client, phone=None)
+    page = client.get(f"/t/{t['token']}").get_data(as_text=True)
+    assert 'id="p-sms-btn"' in page and 'action="/m/notify"' in page
+    r = client.post("/m/notify", data={"ticket": t["token"], "phone": "123"})
+    assert r.status_code == 400 and "11位手机号码" in r.get_data(as_text=True)
+    r = client.post("/m/notify", data={"ticket": t["token"], "phone": "13900001111"})
+    assert r.status_code == 200 and "139****1111" in r.get_data(as_text=True)
+    sender(app).run_once()
+    assert [p for p, _ in gateway.texts()] == ["13900001111"]
+    # without a channel the phone page offers nothing
+    plain = make_app()
+    t2 = plain.test_client().post("/api/tickets", json={"service": "SB"}).get_json()
+    assert "p-sms-btn" not in plain.test_client().get(f"/t/{t2['token']}").get_data(as_text=True)
