@@ -55,6 +55,7 @@ def issue(
     source: str | None = None,
     within=None,
     arrived: bool = True,
+    journey: str | None = None,
 ) -> tuple[dict, dict]:
     """Issue a number: (the ticket row, the answer with its token and the hooks' fields).
 
@@ -84,6 +85,7 @@ def issue(
         kiosk=kiosk,
         within=checks if counted or within is not None else None,
         arrived=arrived,
+        journey=journey,
     )
     if seen.get("unusual"):
         hall.bus.publish(seen["unusual"])

@@ -4,23 +4,14 @@ from __future__ import annotations
 
 import json
 
-from . import estimate
+from . import calling, estimate
 from .clock import from_iso
+from .journeys import journey_steps
 
-# The call-next order of a window, in one place (README "Queue rules"): tickets
-# transferred to this window, then priority (绿色通道) tickets of its services, then its
-# primary services, then its secondary ones; inside each, the lane (0 transferred to the
-# service's head, 1 checked-in appointment, 2 walk-in), then the longest waiting. A
-# ticket taken away from the hall that must check in first (arrived = 0) keeps its
-# place but is skipped until it arrives.
-NEXT_FOR_WINDOW = (
-    "SELECT t.*, ws.tier AS tier FROM tickets t LEFT JOIN window_services ws "
-    "ON ws.window = :w AND ws.service = t.service "
-    "WHERE t.status = 'waiting' AND t.day = :day AND t.arrived = 1 AND (t.target_window = :w OR "
-    "(t.target_window IS NULL AND ws.tier IS NOT NULL)) "
-    "ORDER BY CASE WHEN t.target_window = :w THEN 0 WHEN t.priority = 1 THEN 1 "
-    "WHEN ws.tier = 1 THEN 2 ELSE 3 END, t.lane, t.queued_at, t.id LIMIT :limit"
-)
+# The call-next order of a window lives in hall/calling.py (the configured order as SQL,
+# NEXT_FOR_WINDOW, the balanced policy and the priority ratio); Reader.next_for_window
+# is its one entry point for the engine and the faces.
+NEXT_FOR_WINDOW = calling.NEXT_FOR_WINDOW
 
 
 class Reader:
@@ -60,9 +51,7 @@ class Reader:
 
     def next_for_window(self, db, window: int, limit: int, day: str | None = None) -> list[dict]:
         """The waiting tickets window `window` would call next, in call-next order."""
-        return list(
-            db.query(NEXT_FOR_WINDOW, {"w": window, "day": day or self.today(), "limit": limit})
-        )
+        return calling.next_for_window(self, db, window, limit, day or self.today())
 
     def current_ticket(self, db, window: int) -> dict | None:
         rows = list(
@@ -200,6 +189,7 @@ class Reader:
             "requeues": t["requeues"],
             "day": t["day"],
         }
+        out["journey"] = self.journey_json(db, t)
         rating = list(db.query("SELECT score FROM ratings WHERE ticket_id = ?", [t["id"]]))
         out["rated"] = bool(rating and rating[0]["score"] is not None)
         if staff:
@@ -220,6 +210,40 @@ class Reader:
             ).fetchone()
             is not None
         )
+
+    def journey_json(self, db, t: dict) -> dict | None:
+        """一件事: the journey of a ticket and where it is ({code, name, step, steps:
+        [{service, name, state: done | current | todo}]}); None for an ordinary ticket."""
+        steps = journey_steps(t)
+        if not steps:
+            return None
+        plan = self.cfg.journey(t["journey"])
+        step = t["step"] or 0
+        finished = t["status"] in ("done", "cancelled")
+        names = {s["code"]: s["name"] for s in self.services(db, active_only=False)}
+        return {
+            "code": t["journey"],
+            "name": plan["name"] if plan else t["journey"],
+            "step": step,
+            "steps": [
+                {
+                    "service": code,
+                    "name": names.get(code, code),
+                    "state": "done"
+                    if i < step or (finished and t["status"] == "done")
+                    else ("current" if i == step and not finished else "todo"),
+                }
+                for i, code in enumerate(steps)
+            ],
+        }
+
+    def journeys(self) -> list[dict]:
+        """The journeys a citizen can take a number for ([[journeys]], active ones)."""
+        return [
+            {"code": j["code"], "name": j["name"], "steps": list(j["steps"])}
+            for j in self.cfg.journeys
+            if j["active"]
+        ]
 
     def recent_calls(
         self, db, limit: int = 10, day: str | None = None, services: list[str] | None = None
