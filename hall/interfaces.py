@@ -48,3 +48,28 @@ class PageAddons(Protocol):
     data as data-* attributes of its body, and loads the scripts after its own."""
 
     def for_page(self, page: str, **context) -> dict: ...
+
+
+BOOKINGS = "bookings"
+
+
+@runtime_checkable
+class Bookings(Protocol):
+    """Appointments (provided by the appointments face), as the staffing planner needs
+    them.
+
+    booked(day): {(service code, hour of day): bookings not cancelled} for a date.
+    capacities(day): {service: {slot "HH:MM": capacity}} set for that date (slots not
+    named keep appointments.slot_capacity).
+    set_capacities(day, {service: {slot: capacity}}, actor): replace that date's
+    capacities of the services named (one transaction, audited); returns capacities(day).
+    slot_minutes, default_capacity: the slot length and appointments.slot_capacity."""
+
+    slot_minutes: int
+    default_capacity: int
+
+    def booked(self, day) -> dict: ...
+
+    def capacities(self, day) -> dict: ...
+
+    def set_capacities(self, day, capacities: dict, actor) -> dict: ...

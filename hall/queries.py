@@ -90,6 +90,25 @@ class Reader:
             [day, code],
         ).fetchone()[0]
 
+    def queue_entries(self, db, lo: str, hi: str) -> list[dict]:
+        """Every entry into a service's queue with lo <= at < hi (UTC ISO): a ticket's
+        issue (for the service it was issued for), a transfer to a service, a journey's
+        next step. {at, service, source, kind}: the demand the staffing planner learns."""
+        return list(
+            db.query(
+                "SELECT e.at, e.kind, t.source, CASE WHEN e.kind = 'issued' THEN COALESCE("
+                "(SELECT json_extract(x.details, '$.from_service') FROM ticket_events x "
+                "WHERE x.ticket_id = t.id AND x.kind IN ('transferred', 'advanced') "
+                "ORDER BY x.id LIMIT 1), t.service) "
+                "ELSE json_extract(e.details, '$.to_service') END AS service "
+                "FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
+                "WHERE e.at >= ? AND e.at < ? AND (e.kind = 'issued' OR (e.kind IN "
+                "('transferred', 'advanced') AND json_extract(e.details, '$.to_service') "
+                "IS NOT NULL)) ORDER BY e.id",
+                [lo, hi],
+            )
+        )
+
     def ahead_of(self, db, ticket: dict) -> int:
         """Waiting tickets of the same service that will be called before this one."""
         if ticket["status"] != "waiting":
