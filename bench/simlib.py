@@ -589,3 +589,20 @@ def journey_figures(outcomes: list[Outcome]) -> dict:
 
 def day_stamp(day: tuple) -> str:
     return datetime(*day).date().isoformat()
+
+
+def staffed_windows(schedule: dict[int, dict[str, int]]) -> tuple[list[dict], dict]:
+    """A planner's schedule ({hour: {service: windows}}) as windows for run_day: as many
+    windows as the busiest hour needs, and which service each serves hour by hour."""
+    n = max((sum(per.values()) for per in schedule.values()), default=0)
+    first = next((code for per in schedule.values() for code in per), None)
+    windows = [{"number": i, "name": f"{i}号窗口", "services": [first]} for i in range(1, n + 1)]
+    plan: dict[int, dict[int, list[str]]] = {}
+    for hour, per in schedule.items():
+        k = 1
+        plan[hour] = {}
+        for code, count in sorted(per.items()):
+            for _ in range(count):
+                plan[hour][k] = [code]
+                k += 1
+    return windows, plan

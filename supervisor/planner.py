@@ -333,8 +333,8 @@ def alerts(hall) -> list[dict]:
         target = float(svc["target_wait_minutes"] or 0)
         windows = share.get(svc["code"], 0.0)
         clearable = windows * target / handling if handling else 0.0
-        if waiting <= max(clearable, 1.0):
-            continue
+        if waiting <= clearable or (windows and waiting == 1):
+            continue  # (one ticket with a window open is simply called next)
         more = max(1, math.ceil(waiting * handling / max(target, 1.0) - windows))
         out.append(
             {
