@@ -15,7 +15,8 @@ before it only (supervisor/planner.py) and the forecast is compared with what th
 then holds for that day: per hour of the day, the hall's arrivals (all services) and
 every service's; the error is reported as the mean absolute error per hour (arrivals)
 and as a share of the actual arrivals. A naive forecast (the same weekday a week
-before) is shown beside it.
+before) is shown beside it, and the Poisson floor: the error even the true hourly rate
+would make on a Poisson count (sqrt(2 x rate / pi)).
 
 --staffing also plays Monday 2026-11-30 through the engine twice: with the configured
 windows and with the windows the planner recommends for each hour (bench/simlib.py),
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import tempfile
 from collections import defaultdict
@@ -146,7 +148,10 @@ def main(argv=None) -> int:
     print(f"{'day':<12}{'forecast':>9}{'actual':>8}{'|err|/h':>9}  method")
     for d, method, f, a, err in per_day:
         print(f"{d.isoformat():<12}{f:>9.0f}{a:>8.0f}{err / len(by_hour):>9.1f}  {method}")
-    print(f"\n{'hour':<6}{'forecast':>9}{'actual':>8}{'MAE':>7}{'MAPE':>7}{'naive MAE':>11}")
+    print(
+        f"\n{'hour':<6}{'forecast':>9}{'actual':>8}{'MAE':>7}{'MAPE':>7}{'naive MAE':>11}"
+        f"{'Poisson floor':>15}"
+    )
     hours_json = []
     for h in sorted(by_hour):
         rows = by_hour[h]
@@ -155,7 +160,9 @@ def main(argv=None) -> int:
         act = sum(a for _, a, _ in rows) / len(rows)
         fcm = sum(f for f, _, _ in rows) / len(rows)
         mape = 100 * mae / act if act else 0.0
-        print(f"{h:<6}{fcm:>9.1f}{act:>8.1f}{mae:>7.1f}{mape:>6.0f}%{naive:>11.1f}")
+        # Even the true rate misses a Poisson count by sqrt(2 rate / pi) on average.
+        floor = math.sqrt(2 * act / math.pi)
+        print(f"{h:<6}{fcm:>9.1f}{act:>8.1f}{mae:>7.1f}{mape:>6.0f}%{naive:>11.1f}{floor:>15.1f}")
         hours_json.append(
             {
                 "hour": h,
@@ -164,6 +171,7 @@ def main(argv=None) -> int:
                 "mae": round(mae, 2),
                 "mape_pct": round(mape, 1),
                 "naive_mae": round(naive, 2),
+                "poisson_floor": round(floor, 2),
             }
         )
     out = {
@@ -172,6 +180,9 @@ def main(argv=None) -> int:
         "tickets": issued,
         "hall_mae_per_hour": round(sum(h["mae"] for h in hours_json) / len(hours_json), 2),
         "hall_error_pct": round(100 * total_error / total_actual, 1) if total_actual else None,
+        "poisson_floor_per_hour": round(
+            sum(h["poisson_floor"] for h in hours_json) / len(hours_json), 2
+        ),
         "naive_mae_per_hour": round(sum(h["naive_mae"] for h in hours_json) / len(hours_json), 2),
         "service_hour_mae": round(sum(service_errors) / len(service_errors), 2),
         "naive_service_hour_mae": round(sum(naive_errors) / len(naive_errors), 2),
@@ -182,7 +193,8 @@ def main(argv=None) -> int:
     }
     print(
         f"\nhall arrivals per hour: MAE {out['hall_mae_per_hour']} ({out['hall_error_pct']}% of "
-        f"the arrivals; same day last week: {out['naive_mae_per_hour']}); per service and "
+        f"the arrivals; same day last week: {out['naive_mae_per_hour']}; Poisson floor "
+        f"{out['poisson_floor_per_hour']}); per service and "
         f"hour: MAE {out['service_hour_mae']} (naive {out['naive_service_hour_mae']})"
     )
     hall.store.close()
