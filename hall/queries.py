@@ -78,15 +78,15 @@ class Reader:
     def issued_today(self, db, code: str, day: str) -> int:
         """Numbers handed out for a service today (its daily_quota counts these).
 
-        A ticket counts for the service it was issued for: a transfer (转办) neither frees
-        a number of the old service nor uses one of the new (the first transfer's
-        from_service is the service it was issued for).
+        A ticket counts for the service it was issued for: a transfer (转办) or a journey's
+        next step neither frees a number of the old service nor uses one of the new (the
+        first transfer's or step's from_service is the service it was issued for).
         """
         return db.execute(
             "SELECT COUNT(*) FROM tickets t WHERE t.day = ? AND t.source != 'transfer' AND "
             "COALESCE((SELECT json_extract(e.details, '$.from_service') FROM ticket_events e "
-            "WHERE e.ticket_id = t.id AND e.kind = 'transferred' ORDER BY e.id LIMIT 1), "
-            "t.service) = ?",
+            "WHERE e.ticket_id = t.id AND e.kind IN ('transferred', 'advanced') "
+            "ORDER BY e.id LIMIT 1), t.service) = ?",
             [day, code],
         ).fetchone()[0]
 
