@@ -134,8 +134,15 @@ class Reader:
 
     def eta(self, db, service: dict, ahead: int, day: str | None = None) -> int:
         day = day or self.today()
+        queue = self.cfg.queue
         return estimate.eta(
-            db, service, ahead, self.clock.now(), day, self.cfg.queue["estimate_sample"]
+            db,
+            service,
+            ahead,
+            self.clock.now(),
+            day,
+            queue["estimate_sample"],
+            queue["policy"],
         )
 
     def service_json(self, db, service: dict, counts: dict | None = None) -> dict:

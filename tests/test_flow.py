@@ -467,3 +467,18 @@ def test_yesterdays_journey_does_not_move_into_today(make_hall, clock):
     e.finish(t["id"], C2)  # finished the next morning: it waits on yesterday's day key
     e.open_window(1, C1)
     assert e.call_next(1, C1) is None
+
+
+def test_the_estimate_follows_the_balanced_policy(make_hall, clock):
+    """Window 2 (BDC) is the only one open; its clerk is qualified for SB. Under the
+    balanced policy the SB tickets are expected there, after the BDC ticket just called
+    (the usual remainder of a 10-minute ticket: 0.894 x 10, hall/estimate.py RESIDUAL),
+    6 minutes apart (SB's service_minutes)."""
+    hall = make_hall(policy="balanced", skills={"c2": ["SB"]})
+    e = hall.engine
+    e.open_window(2, C2)
+    e.issue("BDC")
+    e.call_next(2, C2)
+    first, second = e.issue("SB"), e.issue("SB")
+    db = hall.store.db()
+    assert [e.read.ticket_json(db, t)["eta_minutes"] for t in (first, second)] == [9, 15]
