@@ -26,6 +26,8 @@ ACTION_CN = {
     "window_update": "修改窗口",
     "user_create": "新增用户",
     "user_update": "修改用户",
+    "call_chosen": "选号叫号",
+    "appointment_capacity": "按预测设置预约号源",
     # ticket_events kinds
     "issued": "取号",
     "called": "叫号",
@@ -36,6 +38,9 @@ ACTION_CN = {
     "finished": "办结",
     "transferred": "转办",
     "cancelled": "取消",
+    "parked": "挂起",
+    "resumed": "恢复办理",
+    "advanced": "一件事下一步",
     "rated": "评价",
     "unrated": "未评价",
 }
