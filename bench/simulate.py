@@ -1,7 +1,8 @@
 """A simulated hall day through the real engine, on the test clock.
 
     python bench/simulate.py --seed 1 [--config config.toml] [--load 0.85] [--cv 0.5]
-                             [--history-days 5]
+                             [--history-days 5] [--policy configured|balanced]
+                             [--skills demo|all] [--journeys 0.1]
 
 The day (Monday 2026-11-30, the config's opening hours) is generated from the seed:
 
@@ -35,6 +36,21 @@ The same arrivals and handling times are then replayed with two other window pla
   handed out to the services in proportion to their offered work (arrivals x mean
   handling time), at least one window each (largest remainder), as in a hall where each
   department keeps its own counters.
+
+--policy balanced plays the measured day with queue.policy = "balanced" and each
+window's clerk (sim<n>) qualified as --skills says (demo: the services of the window's
+departments plus 综合受理, hall/skills.py; all: every service), and replays the same day
+with the configured plan beside it (mean, p90, max, service level; vs_pooled_pct is the
+balanced mean wait against the pooled FIFO replay's).
+
+--journeys S turns a share S of the arrivals into 一件事 journeys of the config's
+[[journeys]] (drawn from a stream of their own: the rest of the day is unchanged), each
+step with its own handling time; the day is replayed with each step as a separate
+ticket taken when the step before is done (the hall without 一件事), and both visits'
+total time (issue to last 办结) are printed.
+
+The model lives in bench/simlib.py (shared with bench/planner.py and the planner's
+tests).
 
 erlang_c_mean_wait_min is the M/M/c mean wait with c = all windows, the day's mean
 arrival rate and the mean handling time (stationary; the morning peak is above it).
@@ -106,6 +122,13 @@ def main(argv=None) -> int:
         "demo's skills, and the configured plan is replayed beside it)",
     )
     p.add_argument(
+        "--skills",
+        choices=["demo", "all"],
+        default="demo",
+        help="clerk skills: demo = each window's departments plus 综合受理 (hall/skills.py); "
+        "all = every clerk qualified for every service (a fully cross-trained hall)",
+    )
+    p.add_argument(
         "--journeys",
         type=float,
         default=0.0,
@@ -123,6 +146,9 @@ def main(argv=None) -> int:
     ]
     _, length = open_minutes(cfg)
     skills = demo_skills(cfg)
+    if args.skills == "all":
+        every = [s["code"] for s in cfg.services if s["active"]]
+        skills = {n: every for n in skills}
     day = run_day(args.config, arrivals, history=history, policy=args.policy, skills=skills)
     overall = figures(day.outcomes)
 
@@ -167,6 +193,7 @@ def main(argv=None) -> int:
     out = {
         **overall,
         "policy": args.policy,
+        "skills": args.skills,
         "eta_mae_pct_of_mean_wait": round(
             100 * overall["eta_mae_min"] / overall["mean_wait_min"], 1
         )
