@@ -50,6 +50,7 @@ def make_hall(tmp_path, clock):
             set_skills(hall.store, username, codes)
         return hall
 
+    make.apps = apps  # the Flask apps, newest last (for page tests)
     yield make
     for app in apps:
         app.extensions["hall"].store.close()
@@ -482,3 +483,22 @@ def test_the_estimate_follows_the_balanced_policy(make_hall, clock):
     first, second = e.issue("SB"), e.issue("SB")
     db = hall.store.db()
     assert [e.read.ticket_json(db, t)["eta_minutes"] for t in (first, second)] == [9, 15]
+
+
+def test_the_figures_page_shows_journeys(make_hall, clock):
+    hall = make_hall()
+    e = hall.engine
+    e.open_window(2, C2)
+    e.open_window(1, C1)
+    t = e.issue(None, journey="ESF")
+    clock.advance(120)
+    e.call_next(2, C2)
+    clock.advance(600)
+    e.finish(t["id"], C2)
+    create_user(hall.store, "boss", PASSWORD, "supervisor")
+    c = make_hall.apps[-1].test_client()
+    r = c.post("/api/login", json={"username": "boss", "password": PASSWORD})
+    assert r.status_code == 200
+    html = c.get("/supervisor/figures?from=2026-11-30").get_data(as_text=True)
+    assert "一件事（多窗联办）" in html and "二手房交易" in html
+    assert "1. 不动产登记 2分 / 10分" in html  # the step's wait / handling
