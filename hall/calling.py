@@ -13,11 +13,13 @@ skipped until it arrives.
 
 - `configured` (queue.policy, the default): the window's primary services, the longest
   waiting first across them, then its secondary services (NEXT_FOR_WINDOW, hall/queries).
-- `balanced`: the services the window's clerk is qualified for (users.skills) join the
-  primary ones, and the next ticket is the head of the service whose oldest ticket has
-  waited longest *relative to that service's target* (wait / target_wait_minutes), so
-  a window never idles while a queue it may serve runs over its target, and a service
-  with a 10-minute target goes before one with 30 at equal waits.
+- `balanced`: the services the window's clerk is qualified for (users.skills) compete
+  with the window's primary ones: the next ticket is the head of the service whose
+  oldest ticket has waited longest *relative to that service's target* (wait /
+  target_wait_minutes), so a window never idles while a queue it may serve runs over
+  its target, and a service with a 10-minute target goes before one with 30 at equal
+  waits. Once no ticket of its primary services waits, the skills and the secondary
+  services compete the same way (a skill never pushes a secondary service out).
 - queue.priority_ratio N > 0 (both policies): after N priority tickets in a row at a
   window, an ordinary ticket that has waited past its target goes before the next
   priority one (the first such ticket in the order above).
@@ -98,20 +100,27 @@ def _relative(t: dict, now: datetime) -> float:
     return _waited(t, now) / max(t["target_minutes"] or 0, 1)
 
 
-def _balanced(tickets: list[dict], now: datetime) -> list[dict]:
-    """Ordinary tickets of one group in balanced order: repeatedly the head of the queue
-    whose oldest ticket has the longest relative wait (the queue's own order inside)."""
+def _balanced(tickets: list[dict], skills: frozenset[str], now: datetime) -> list[dict]:
+    """Ordinary tickets in balanced order: repeatedly the head of the queue whose oldest
+    ticket has the longest relative wait (the queue's own order inside), among the
+    window's own services and its clerk's skills while an own ticket waits, and among
+    the skills and the secondary services once none does."""
     queues: dict[str, list[dict]] = {}
     for t in sorted(tickets, key=_queue_key):
         queues.setdefault(t["service"], []).append(t)
+    own = {c for c, q in queues.items() if q[0]["tier"] == 1}
+    skill = {c for c in queues if c in skills and c not in own}
     urgency = {code: max(_relative(t, now) for t in q) for code, q in queues.items()}
     out = []
     while queues:
-        best = max(queues, key=lambda c: (urgency[c], queues[c][0]["tier"] == 1, c))
+        pool = (own | skill) if own else set(queues)
+        best = max(pool, key=lambda c: (urgency[c], c in own, c))
         head = queues[best].pop(0)
         out.append(head)
         if not queues[best]:
             del queues[best]
+            own.discard(best)
+            skill.discard(best)
         elif _relative(head, now) >= urgency[best]:
             urgency[best] = max(_relative(t, now) for t in queues[best])
     return out
@@ -136,9 +145,7 @@ def order(
     priority = sorted((t for t in rest if t["priority"]), key=_queue_key)
     ordinary = [t for t in rest if not t["priority"]]
     if policy == "balanced":
-        main = [t for t in ordinary if t["tier"] == 1 or t["service"] in skills]
-        helping = [t for t in ordinary if not (t["tier"] == 1 or t["service"] in skills)]
-        seq = _balanced(main, now) + _balanced(helping, now)
+        seq = _balanced(ordinary, skills, now)
     else:
         seq = sorted(ordinary, key=lambda t: (0 if t["tier"] == 1 else 1, *_queue_key(t)))
     out = targeted

@@ -151,6 +151,31 @@ def test_a_skill_makes_a_secondary_service_compete(make_hall, clock):
     assert e.call_next(1, C1)["id"] == sb["id"]
 
 
+def test_once_primaries_are_empty_secondaries_compete_with_skills(make_hall, clock):
+    """Window 1: SB, YB primary, GJJ secondary; its clerk is qualified for BDC. With no
+    SB/YB ticket waiting, GJJ and BDC go by relative wait (a skill never pushes the
+    window's secondary service out); while SB waits, GJJ waits behind it."""
+    hall = make_hall(policy="balanced", skills={"c1": ["BDC"]})
+    e = hall.engine
+    e.open_window(1, C1)
+    gjj = e.issue("GJJ")  # target 15
+    clock.advance(120)
+    bdc = e.issue("BDC")  # target 20
+    clock.advance(600)  # GJJ 12/15 = 0.8, BDC 10/20 = 0.5
+    sb = e.issue("SB")
+    # SB waits: BDC (skill, 0.5) beats SB (own, 0.0); GJJ (secondary) only after SB
+    assert served(e, 1, C1, 3) == [bdc["number"], sb["number"], gjj["number"]]
+    hall2 = make_hall(policy="balanced", skills={"c1": ["BDC"]})
+    e2 = hall2.engine
+    e2.open_window(1, C1)
+    gjj = e2.issue("GJJ")
+    clock.advance(120)
+    bdc = e2.issue("BDC")
+    clock.advance(600)
+    # no SB/YB: GJJ (secondary, 0.8) and BDC (skill, 0.5) compete: GJJ first
+    assert served(e2, 1, C1, 2) == [gjj["number"], bdc["number"]]
+
+
 def test_balanced_keeps_transfers_and_priority_first(make_hall, clock):
     hall = make_hall(policy="balanced", skills={"c2": ["SB"]})
     e = hall.engine
