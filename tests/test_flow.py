@@ -527,3 +527,53 @@ def test_the_figures_page_shows_journeys(make_hall, clock):
     html = c.get("/supervisor/figures?from=2026-11-30").get_data(as_text=True)
     assert "一件事（多窗联办）" in html and "二手房交易" in html
     assert "1. 不动产登记 2分 / 10分" in html  # the step's wait / handling
+
+
+# --- through the API ------------------------------------------------------------------------
+def _login(app, username):
+    c = app.test_client()
+    r = c.post("/api/login", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 200, r.get_json()
+    c.environ_base["HTTP_X_CSRF_TOKEN"] = r.get_json()["csrf_token"]
+    return c
+
+
+def test_the_api_of_journeys_chosen_calls_and_parking(make_hall, clock):
+    make_hall()
+    app = make_hall.apps[-1]
+    kiosk = app.test_client()
+    assert kiosk.get("/api/journeys").get_json()[0] == {
+        "code": "ESF",
+        "name": "二手房交易",
+        "steps": ["BDC", "SB", "BDC"],
+    }
+    r = kiosk.post("/api/tickets", json={"journey": "ESF"})
+    assert r.status_code == 201
+    j = r.get_json()
+    assert j["number"] == "A001" and j["journey"]["steps"][0]["state"] == "current"
+    both = kiosk.post("/api/tickets", json={"journey": "ESF", "service": "SB"})
+    assert both.status_code == 400
+    assert kiosk.post("/api/tickets", json={"journey": "NOPE"}).status_code == 404
+    assert kiosk.post("/api/tickets", json={}).status_code == 400
+    sb = kiosk.post("/api/tickets", json={"service": "SB"}).get_json()
+
+    c1 = _login(app, "c1")
+    assert c1.post("/api/windows/1/open").status_code == 200
+    no_reason = c1.post("/api/windows/1/call", json={"ticket": sb["id"]})
+    assert no_reason.status_code == 400
+    blank = c1.post("/api/windows/1/call", json={"ticket": sb["id"], "reason": " "})
+    assert blank.status_code == 400
+    other = c1.post("/api/windows/1/call", json={"ticket": j["id"], "reason": "帮忙"})
+    assert other.status_code == 403  # window 1 does not serve BDC
+    listed = c1.get("/api/windows/1/callable").get_json()
+    assert [t["number"] for t in listed] == [sb["number"]]
+    called = c1.post("/api/windows/1/call", json={"ticket": sb["id"], "reason": "预约到场"})
+    assert called.status_code == 200 and called.get_json()["ticket"]["status"] == "called"
+    parked = c1.post(f"/api/tickets/{sb['id']}/park", json={"reason": "复印证件"})
+    assert parked.status_code == 200 and parked.get_json()["status"] == "parked"
+    state = c1.get("/api/windows/1/state").get_json()
+    assert state["current"] is None and state["parked"][0]["reason"] == "复印证件"
+    assert c1.post(f"/api/tickets/{sb['id']}/resume").get_json()["status"] == "serving"
+    assert c1.post(f"/api/tickets/{sb['id']}/resume").status_code == 409
+    phone = kiosk.get(f"/t/{j['token']}").get_data(as_text=True)
+    assert "一件事：二手房交易" in phone and 'class="p-step current"' in phone
