@@ -11,8 +11,13 @@ ticket is attributed to where its event happened:
 - waits: wait = first call - issue, one sample per called ticket, attributed to the issue
   service, and the window and clerk of that first call. `service_level` = share of those
   samples with wait <= the service's `target_wait_minutes`.
-- service time: finish - last call (a recall is a call), per finished ticket, attributed to
-  the service, window and clerk that finished it.
+- service time: finish - last call (a recall is a call) - time parked (挂起), per finished
+  ticket, attributed to the service, window and clerk that finished it.
+- 一件事 journeys: the visit counts once for the hall (one ticket, its first wait, one
+  served at the last 办结); each later step's wait (its first call - the previous step's
+  办结), its 办结 (served) and its handling time count under the step's service,
+  department, window and clerk (handling times also in the hall's). `journeys`: per
+  journey the visits and each step's figures (hall/journeys.py).
 - ratings: from the ratings table, attributed to the rating's own service, window and
   clerk (who delivered the service). Appealed ratings are left out of every figure
   (only counted in `appealed`); `unrated` counts pad timeouts (score NULL).
