@@ -10,7 +10,7 @@ from flask import Blueprint, Response, g, jsonify, render_template, request
 
 from hall.app import current_hall
 from hall.auth import require
-from hall.errors import Invalid
+from hall.errors import Conflict, Invalid
 from hall.interfaces import BOOKINGS
 from hall.validate import field, json_body, parse_day
 
@@ -112,14 +112,15 @@ def planner_appointments():
     except ValueError:
         raise Invalid("date须为YYYY-MM-DD (date must be YYYY-MM-DD)") from None
     today = hall.hours.local(hall.clock.now()).date()
+    # A well-formed request that cannot apply now is a conflict (409), not bad input.
     if day <= today:
-        raise Invalid("只能设置明天及以后的预约号源 (only a future date)")
+        raise Conflict("只能设置明天及以后的预约号源 (only a future date)")
     bookings = hall.faces.interface(BOOKINGS)
     if bookings is None:
-        raise Invalid("未安装预约功能 (no appointments face)")
+        raise Conflict("未安装预约功能 (no appointments face)")
     caps = planner.slot_capacities(hall, day)
     if not caps:
-        raise Invalid("该日不开放或没有可设置的业务 (nothing to set on that date)")
+        raise Conflict("该日不开放或没有可设置的业务 (nothing to set on that date)")
     return jsonify(date=day.isoformat(), capacities=bookings.set_capacities(day, caps, g.actor))
 
 

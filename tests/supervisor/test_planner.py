@@ -207,7 +207,7 @@ def test_slot_capacities_from_the_forecast_move_bookings_off_the_peak(hall, cloc
     slots = {s["slot"]: s["left"] for s in schedule.slots("SB", date(2026, 11, 30))}
     assert slots["09:00"] == 0 and slots["11:00"] == caps["SB"]["11:00"]
     # past or malformed dates are refused, nothing changed
-    assert boss.post("/api/planner/appointments", json={"date": "2026-11-27"}).status_code == 400
+    assert boss.post("/api/planner/appointments", json={"date": "2026-11-27"}).status_code == 409
     assert boss.post("/api/planner/appointments", json={"date": "soon"}).status_code == 400
     db = hall.store.db()
     audit = db.execute("SELECT COUNT(*) FROM audit_log WHERE action = 'appointment_capacity'")
