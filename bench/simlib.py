@@ -137,10 +137,13 @@ def build_day(
     factor: float = 1.0,
 ) -> list[Arrival]:
     """The day's arrivals. The services' true handling means come from `seed`; the
-    arrivals from `arrivals_seed` if given (a previous day of the same hall). A share
-    `journeys` of them become 一件事 journeys of the config ([[journeys]]), drawn from a
-    stream of their own (the rest of the day stays the same). `factor` scales the
-    volume (a busier weekday)."""
+    arrivals from `arrivals_seed` if given (a previous day of the same hall). `factor`
+    scales the volume (a busier weekday).
+
+    journeys = S > 0: a share S of the day's visits are 一件事 journeys of the config
+    ([[journeys]], evenly), drawn as a stream of their own with the same hourly profile;
+    each step's visits are taken off that service's own arrivals, so every service's
+    work stays at `load` (a journey moves citizens between queues, it adds none)."""
     rng = random.Random(seed)
     opening, length = open_minutes(cfg)
     services = {s["code"]: s for s in cfg.services if s["active"]}
@@ -159,19 +162,37 @@ def build_day(
     if arrivals_seed is not None:
         rng = random.Random(arrivals_seed)
     codes = sorted(services)
-    for code in codes:
-        if not capacity_min[code]:
-            continue
-        per_day = load * factor * capacity_min[code] / true_mean[code]
-        base = per_day / length / mean_weight  # arrivals per minute at weight 1.0
-        lam_max = base * peak
+    per_day = {
+        code: load * factor * capacity_min[code] / true_mean[code]
+        for code in codes
+        if capacity_min[code]
+    }
+    plans = [j for j in cfg.journeys if j["active"]] if journeys > 0 else []
+    per_journey = 0.0
+    if plans:
+        # S = J / (V - steps + J) with V the visits without journeys, J the journeys.
+        visits = sum(per_day.values())
+        steps = sum(len(p["steps"]) for p in plans) / len(plans)
+        per_journey = journeys * visits / (1 + journeys * (steps - 1)) / len(plans)
+        for p in plans:
+            for code in p["steps"]:
+                if code in per_day:
+                    per_day[code] = max(per_day[code] - per_journey, 0.0)
+
+    def stream(daily: float, r: random.Random):
+        base = daily / length / mean_weight  # arrivals per minute at weight 1.0
         t = 0.0
-        while True:  # thinning
-            t += rng.expovariate(lam_max)
+        while base > 0:  # thinning
+            t += r.expovariate(base * peak)
             if t >= length:
-                break
-            if rng.random() > intensity(opening, t) / peak:
-                continue
+                return
+            if r.random() <= intensity(opening, t) / peak:
+                yield t
+
+    for code in codes:
+        if code not in per_day:
+            continue
+        for t in stream(per_day[code], rng):
             a = Arrival(t, code, _lognormal(rng, true_mean[code]))
             a.no_show = rng.random() < NO_SHOW
             a.priority = rng.random() < PRIORITY
@@ -180,18 +201,17 @@ def build_day(
                 a.transfer_to = rng.choice([c for c in codes if c != code])
                 a.handling2 = _lognormal(rng, true_mean[a.transfer_to])
             arrivals.append(a)
-    arrivals.sort(key=lambda a: a.at)
-    plans = [j for j in cfg.journeys if j["active"]]
-    if journeys > 0 and plans:
+    if plans:
         jr = random.Random((arrivals_seed if arrivals_seed is not None else seed) * 7919 + 1)
-        for a in arrivals:
-            if jr.random() < journeys:
-                plan = jr.choice(plans)
-                a.journey, a.steps = plan["code"], list(plan["steps"])
-                a.service = a.steps[0]
-                a.step_handling = [_lognormal(jr, true_mean[s]) for s in a.steps]
-                a.handling = a.step_handling[0]
-                a.transfer_to, a.handling2 = None, 0.0
+        for p in plans:
+            for t in stream(per_journey, jr):
+                steps = list(p["steps"])
+                handling = [_lognormal(jr, true_mean[c]) for c in steps]
+                a = Arrival(t, steps[0], handling[0], journey=p["code"], steps=steps)
+                a.step_handling = handling
+                a.no_show = jr.random() < NO_SHOW
+                arrivals.append(a)
+    arrivals.sort(key=lambda a: a.at)
     return arrivals
 
 
