@@ -228,6 +228,12 @@ def staffing(args, cfg) -> dict:
     hall = app.extensions["hall"]
     result = planner.plan(hall, opening.date())
     hall.store.close()
+    minutes = dict(planner.plan_hours(hall))
+    window_hours = {
+        "configured": len(cfg.windows) * sum(minutes.values()) / 60,
+        "recommended": sum(t["needed"] * minutes[t["hour"]] / 60 for t in result["totals"]),
+        "pooled": sum(t["pooled_needed"] * minutes[t["hour"]] / 60 for t in result["totals"]),
+    }
     windows, schedule = simlib.staffed_windows(planner.schedule(result))
     after = simlib.figures(
         simlib.run_day(args.config, day, windows=windows, schedule=schedule).outcomes
@@ -236,7 +242,10 @@ def staffing(args, cfg) -> dict:
         f"Monday with the configured {len(cfg.windows)} windows: service level "
         f"{before['service_level']:.0%}, mean wait {before['mean_wait_min']:.1f} min; with "
         f"the recommended windows (peak {len(windows)}): {after['service_level']:.0%}, "
-        f"{after['mean_wait_min']:.1f} min (goal {result['goal']:.0%})"
+        f"{after['mean_wait_min']:.1f} min (goal {result['goal']:.0%}); window-hours: "
+        f"configured {window_hours['configured']:.0f}, recommended (each service its own "
+        f"queue) {window_hours['recommended']:.0f}, if every window served every service "
+        f"{window_hours['pooled']:.0f}"
     )
     return {
         "configured_service_level": before["service_level"],
@@ -244,6 +253,8 @@ def staffing(args, cfg) -> dict:
         "recommended_service_level": after["service_level"],
         "recommended_mean_wait_min": after["mean_wait_min"],
         "recommended_peak_windows": len(windows),
+        "window_hours": {k: round(v, 1) for k, v in window_hours.items()},
+        "pooled_peak_windows": max(t["pooled_needed"] for t in result["totals"]),
         "goal": result["goal"],
     }
 

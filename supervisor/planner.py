@@ -217,12 +217,13 @@ def plan(hall, day: date) -> dict:
         row["forecast_total"] = round(sum(c["forecast"] for c in row["hours"]), 1)
         services.append(row)
     totals = []
-    for i, (h, _) in enumerate(hours):
+    for i, (h, minutes) in enumerate(hours):
         cells = [s["hours"][i] for s in services]
         total = {
             "hour": h,
             "forecast": round(sum(c["forecast"] for c in cells), 1),
             "needed": sum(c["needed"] for c in cells),
+            "pooled_needed": pooled_needed(services, i, minutes, goal),
             "windows": len(read.windows(db)),
         }
         if past is not None:
@@ -250,6 +251,21 @@ def plan(hall, day: date) -> dict:
         out["forecast_mae_per_hour"] = round(sum(errors) / len(errors), 2)
         out["forecast_error_pct"] = round(100 * sum(errors) / actual_sum, 1) if actual_sum else None
     return out
+
+
+def pooled_needed(services: list[dict], i: int, minutes: float, goal: float) -> int:
+    """Windows the hour needs if every window served every service (一窗受理): Erlang C on
+    the hour's whole arrivals, with their mean handling time and mean target. The
+    per-service sum counts each queue on its own; a hall that shares windows between
+    services needs between the two."""
+    rate = sum(s["hours"][i]["forecast"] for s in services) / minutes if minutes else 0.0
+    if rate <= 0:
+        return 0
+    weight = [(s["hours"][i]["forecast"], s) for s in services if s["hours"][i]["forecast"]]
+    total = sum(w for w, _ in weight)
+    handling = sum(w * s["handling_minutes"] for w, s in weight) / total
+    target = sum(w * float(s["target_wait_minutes"] or 0) for w, s in weight) / total
+    return erlang.servers_needed(rate, handling, target, goal)
 
 
 def actual(hall, day: date) -> dict:

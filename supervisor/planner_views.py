@@ -172,6 +172,10 @@ def export_xlsx(hall, result: dict) -> bytes:
         ws.cell(row=r, column=1, value="合计").data_type = "s"
         for c, t in enumerate(result["totals"], 3):
             ws.cell(row=r, column=c, value=t[key])
+        if key == "needed":
+            ws.cell(row=r + 1, column=1, value="全部通办").data_type = "s"
+            for c, t in enumerate(result["totals"], 3):
+                ws.cell(row=r + 1, column=c, value=t["pooled_needed"])
 
     ws = wb.active
     ws.title = "需要窗口"

@@ -119,6 +119,8 @@ def test_plan_needs_windows_where_the_forecast_is(hall, clock):
     assert sb["configured"] == pytest.approx(0.83)
     assert by_hour[9]["short"] and not by_hour[11]["short"]
     assert p["peak_needed"] >= 2 and not p["past"]
+    nine = next(t for t in p["totals"] if t["hour"] == 9)
+    assert nine["needed"] == 2 and nine["pooled_needed"] == 2  # only SB comes at 9
 
 
 def test_a_past_day_shows_what_happened_and_the_forecast_error(hall, clock):
