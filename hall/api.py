@@ -122,8 +122,18 @@ def _any(names) -> str:
 
 # The actions are named in the rule, so another route under the same prefix (a face's
 # /api/tickets/<token>/qr.png) answers 405 with its own Allow header, not 401 or 404.
-TICKET_ACTIONS = ("recall", "start", "no-show", "requeue", "finish", "cancel", "transfer")
-WINDOW_ACTIONS = ("open", "pause", "close", "call-next")
+TICKET_ACTIONS = (
+    "recall",
+    "start",
+    "no-show",
+    "requeue",
+    "finish",
+    "cancel",
+    "transfer",
+    "park",
+    "resume",
+)
+WINDOW_ACTIONS = ("open", "pause", "close", "call-next", "call")
 
 
 @bp.post(f"/tickets/<int:ticket_id>/<any({_any(TICKET_ACTIONS)}):action>")
