@@ -143,7 +143,17 @@ class Gatherer:
                 seen_updates[(table, pk)] = d
 
         cfg = self.hall.cfg
-        snapshot("site", "site", {"name": cfg.hall["name"], "timezone": cfg.hall["timezone"]})
+        # What the figure code reads of the site's config: its timezone, and the names
+        # of its 一件事 journeys ([[journeys]], hall/journeys.py).
+        journeys = [
+            {"code": j["code"], "name": j["name"], "steps": list(j.get("steps") or [])}
+            for j in getattr(cfg, "journeys", [])
+        ]
+        snapshot(
+            "site",
+            "site",
+            {"name": cfg.hall["name"], "timezone": cfg.hall["timezone"], "journeys": journeys},
+        )
         for table, cols, keep in SNAPSHOT_TABLES:
             present = set()
             for r in db.query(f"SELECT * FROM {table}"):

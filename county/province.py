@@ -117,7 +117,8 @@ def ticket_matter(db, ticket_id: int) -> tuple[str | None, str | None]:
     walk-in's, else the matter chosen at the kiosk."""
     matter = case = None
     for e in db.query(
-        "SELECT details FROM ticket_events WHERE ticket_id = ? AND kind IN ('issued', 'finished') "
+        "SELECT details FROM ticket_events WHERE ticket_id = ? "
+        "AND kind IN ('issued', 'advanced', 'finished') "
         "ORDER BY id",
         [ticket_id],
     ):

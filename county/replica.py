@@ -221,6 +221,9 @@ class Replicas:
         if how == "site":
             for k in ("name", "timezone"):
                 set_cursor(db, f"site_{k}", row.get(k) or "")
+            set_cursor(
+                db, "site_journeys", json.dumps(row.get("journeys") or [], ensure_ascii=False)
+            )
             return
         if how == "figures":
             db.execute(
@@ -369,6 +372,18 @@ def merge_values(values: list):
     return None
 
 
+class SiteConfig:
+    """What the figure code reads of a site's config, as the site shipped it."""
+
+    def __init__(self, tz_name: str, name: str, journeys: list[dict]):
+        self.tz = ZoneInfo(tz_name)
+        self.hall = {"timezone": tz_name, "name": name}
+        self.journeys = journeys
+
+    def journey(self, code: str) -> dict | None:
+        return next((j for j in self.journeys if j["code"] == code), None)
+
+
 class SiteHall:
     """The part of a hall that hall.stats reads, over a site's copy: its database, its
     timezone, the centre's clock."""
@@ -377,7 +392,7 @@ class SiteHall:
         tz_name = tz_name or get_cursor(db, "site_timezone") or "Asia/Shanghai"
         name = name or get_cursor(db, "site_name") or site_id
         self.site_id = site_id
-        self.cfg = SimpleNamespace(tz=ZoneInfo(tz_name), hall={"timezone": tz_name, "name": name})
+        self.cfg = SiteConfig(tz_name, name, json.loads(get_cursor(db, "site_journeys") or "[]"))
         self.store = _OneDB(db)
         self.clock = clock
         self.engine = SimpleNamespace(read=Reader(self.cfg, clock, None))

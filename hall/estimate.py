@@ -47,6 +47,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from . import calling
 from .clock import from_iso, to_iso
 
 SECONDARY_SHARE = 0.25
@@ -185,16 +186,16 @@ def _state_key(db, day: str) -> tuple | None:
     return (path, day, last_event, last_audit)
 
 
-def forecast(db, now: datetime, day: str, sample: int) -> Forecast:
+def forecast(db, now: datetime, day: str, sample: int, policy: str = "configured") -> Forecast:
     """The queue's forecast for this state, computed once and shared."""
     key = _state_key(db, day)
     if key is not None:
-        key = (*key, sample)
+        key = (*key, sample, policy)
         with _cache_lock:
             hit = _cache.get(key)
         if hit is not None and 0 <= (now - hit.now).total_seconds() <= FORECAST_TTL:
             return hit
-    fc = _compute(db, now, day, sample)
+    fc = _compute(db, now, day, sample, policy)
     if key is not None:
         with _cache_lock:
             _cache[key] = fc
@@ -216,7 +217,7 @@ def _minutes_between(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds() / 60
 
 
-def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
+def _compute(db, now: datetime, day: str, sample: int, policy: str = "configured") -> Forecast:
     services = {s["code"]: s for s in db.query("SELECT * FROM services")}
     minutes = {code: handling_minutes(db, s, now, sample) for code, s in services.items()}
     windows = {w["number"]: w for w in db.query("SELECT * FROM windows WHERE active = 1")}
@@ -224,6 +225,14 @@ def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
     for r in db.query("SELECT window, service, tier FROM window_services"):
         if r["window"] in tiers:
             tiers[r["window"]][r["service"]] = r["tier"]
+    balanced = policy == "balanced"
+    if balanced:
+        # A service the clerk is qualified for counts as one of the window's own; its
+        # tickets compete by wait relative to the target (hall/calling.py).
+        for n in tiers:
+            for code in calling.clerk_skills(db, n):
+                if code in services:
+                    tiers[n][code] = 1
 
     # When each window can next take a ticket (minutes from now).
     working = {n: w for n, w in windows.items() if w["state"] in ("open", "paused")}
@@ -248,6 +257,7 @@ def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
         residual = m * _residual_share(elapsed / m if m else 1.0)
         free_at[n] = max(free_at[n], residual)
 
+    targets = {code: max(s["target_wait_minutes"] or 0, 1) for code, s in services.items()}
     waiting = list(
         db.query(
             "SELECT id, service, priority, lane, queued_at, target_window FROM tickets "
@@ -277,9 +287,14 @@ def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
                 cls = 1
             else:
                 cls = 2 if tiers[n][t["service"]] == 1 else 3
-            mine.append((cls, t["lane"], t["queued_at"], t["id"], t["service"]))
+            if balanced and cls >= 2:
+                # the engine's order as it stands now: the longest relative wait first
+                rel = _minutes_between(now, from_iso(t["queued_at"])) / targets[t["service"]]
+                mine.append((cls, -rel, t["queued_at"], t["id"], t["service"]))
+            else:
+                mine.append((cls, t["lane"], t["queued_at"], t["id"], t["service"]))
         for code, tier in tiers[n].items():  # phantoms: a new walk-in ticket of each service
-            mine.append((2 if tier == 1 else 3, 2, late, _PHANTOM_ID, code))
+            mine.append((2 if tier == 1 else 3, 0.0 if balanced else 2, late, _PHANTOM_ID, code))
         mine.sort()
         queues[n] = mine
 
@@ -374,13 +389,15 @@ def _arrival_rates(db, now: datetime, day: str) -> dict[str, float]:
     }
 
 
-def eta(db, service: dict, ahead: int, now: datetime, day: str, sample: int) -> int:
+def eta(
+    db, service: dict, ahead: int, now: datetime, day: str, sample: int, policy="configured"
+) -> int:
     """Minutes until the ticket with `ahead` tickets of its service before it is called.
 
     ahead == the number waiting means a ticket issued now (the kiosk's estimate).
     """
     code = service["code"]
-    fc = forecast(db, now, day, sample)
+    fc = forecast(db, now, day, sample, policy)
     shift = _minutes_between(now, fc.now)  # the forecast may be a few seconds old
     picks = fc.picks.get(code, [])
     ahead = max(int(ahead), 0)

@@ -33,6 +33,48 @@ class Printers(Protocol):
     def label(self, name: str) -> str: ...
 
 
+PAGE_ADDONS = "page_addons"
+
+
+@runtime_checkable
+class PageAddons(Protocol):
+    """What a face adds to another face's page (provided by the citizen face: the
+    kiosk's 长者模式 button and ID-card script, the guide desk's 呼叫帮办 alerts).
+
+    for_page(page, **context) -> {"scripts": [url], "styles": [url], "buttons": [
+    {"label", "href", "id", "cls", "method": "get" | "post", "fields": {name: value}}],
+    "data": {name: value}} for the page named: "kiosk" (context: kiosk, mode, ticket
+    token when a ticket is shown) or "guide". The page renders buttons in its own place,
+    data as data-* attributes of its body, and loads the scripts after its own."""
+
+    def for_page(self, page: str, **context) -> dict: ...
+
+
+BOOKINGS = "bookings"
+
+
+@runtime_checkable
+class Bookings(Protocol):
+    """Appointments (provided by the appointments face), as the staffing planner needs
+    them.
+
+    booked(day): {(service code, hour of day): bookings not cancelled} for a date.
+    capacities(day): {service: {slot "HH:MM": capacity}} set for that date (slots not
+    named keep appointments.slot_capacity).
+    set_capacities(day, {service: {slot: capacity}}, actor): replace that date's
+    capacities of the services named (one transaction, audited); returns capacities(day).
+    slot_minutes, default_capacity: the slot length and appointments.slot_capacity."""
+
+    slot_minutes: int
+    default_capacity: int
+
+    def booked(self, day) -> dict: ...
+
+    def capacities(self, day) -> dict: ...
+
+    def set_capacities(self, day, capacities: dict, actor) -> dict: ...
+
+
 #: The county's catalogue of matters (事项清单), provided by the county face.
 MATTERS = "matters"
 

@@ -222,5 +222,23 @@ def m011_ops(db):
     db["login_failures"].create_index(["username", "at"])
 
 
+def m012_ticket_arrived(db):
+    """Tickets taken away from the hall (线上取号) may have to check in before they are
+    called: arrived = 0 until then (every other ticket is issued arrived)."""
+    db["tickets"].add_column("arrived", int, not_null_default=1)
+
+
+def m013_flow(db):
+    """Clerk skills, parked (挂起) tickets and 一件事 journeys (docs/flow.md)."""
+    # JSON list of service codes a clerk is qualified for beyond the window's own.
+    db["users"].add_column("skills", str, not_null_default="[]")
+    # A journey ticket carries its own plan (the steps as issued), so a later config
+    # change cannot re-route a ticket already in the hall.
+    db["tickets"].add_column("journey", str)
+    db["tickets"].add_column("journey_steps", str)  # JSON list of service codes
+    db["tickets"].add_column("step", int, not_null_default=0)  # index into journey_steps
+    db["tickets"].add_column("parked_at", str)
+
+
 #: The core's migrations, in order (hall.db.migrate adds the faces' after them).
-CORE_MIGRATIONS = (m001_core, m010_client_tickets, m011_ops)
+CORE_MIGRATIONS = (m001_core, m010_client_tickets, m011_ops, m012_ticket_arrived, m013_flow)

@@ -96,6 +96,33 @@ SETTINGS: list[Setting] = [
         20,
         "Recent finished tickets used for the handling-time estimate.",
     ),
+    _s(
+        "queue",
+        "policy",
+        "configured",
+        "Calling policy: configured (each window its primary services, then its secondary "
+        "ones) | balanced (a window also takes tickets of services its clerk is qualified "
+        "for, longest wait relative to each service's target first; docs/flow.md).",
+    ),
+    _s(
+        "queue",
+        "priority_ratio",
+        0,
+        "At most this many 绿色通道 tickets in a row at a window while an ordinary ticket "
+        "has waited past its target; 0 = no limit.",
+    ),
+    _s("queue", "park_limit", 3, "Tickets a window may keep parked (挂起) at once."),
+    # [[journeys]] 一件事: one ticket through several services in order
+    _s("journeys[]", "code", REQUIRED, "Unique journey code, e.g. ESF (not a service code)."),
+    _s("journeys[]", "name", REQUIRED, "Journey name shown to citizens, e.g. 二手房交易."),
+    _s("journeys[]", "steps", REQUIRED, "Service codes in order (at least two)."),
+    _s(
+        "journeys[]",
+        "prefix",
+        "",
+        "Ticket letter (A-Z); empty = the first step's service prefix.",
+    ),
+    _s("journeys[]", "active", True, "false stops issuing the journey."),
     # [security]
     _s(
         "security",
@@ -230,6 +257,13 @@ SETTINGS: list[Setting] = [
     _s("voice", "chime", True, "Play a chime before each announcement."),
     _s("voice", "espeak", "espeak-ng", "espeak-ng executable."),
     _s("voice", "voice", "cmn-latn-pinyin", "espeak-ng voice (cmn-latn-pinyin reads Mandarin)."),
+    _s(
+        "voice",
+        "pack",
+        "default",
+        "Voice pack the calls and kiosk prompts are spliced from (docs/voice.md): default "
+        "(rendered from espeak-ng at install), a folder, or none (espeak-ng phrases).",
+    ),
     _s(
         "voice",
         "cache_files",

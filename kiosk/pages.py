@@ -74,7 +74,34 @@ def services_view(hall) -> tuple[list[dict], list[dict]]:
     groups: dict[str, list[dict]] = {}
     for s in services:
         groups.setdefault(s["department"], []).append(s)
-    return services, [{"department": d, "services": items} for d, items in groups.items()]
+    out = [{"department": d, "services": items} for d, items in groups.items()]
+    journeys = journeys_view(hall, services)
+    if journeys:
+        out.append({"department": "一件事 · 多窗联办", "services": journeys, "journey": True})
+    return services, out
+
+
+def journeys_view(hall, services: list[dict]) -> list[dict]:
+    """一件事 tiles: one number through every step; open when every step is."""
+    by_code = {s["code"]: s for s in services}
+    out = []
+    for j in hall.engine.read.journeys():
+        steps = [by_code.get(code) for code in j["steps"]]
+        first = steps[0]
+        plan = hall.cfg.journey(j["code"])
+        out.append(
+            {
+                "code": j["code"],
+                "name": j["name"],
+                "prefix": (plan and plan["prefix"]) or (first["prefix"] if first else ""),
+                "steps": [
+                    s["name"] if s else code for s, code in zip(steps, j["steps"], strict=True)
+                ],
+                "open": all(s is not None and s["open"] for s in steps),
+                "waiting": first["waiting"] if first else 0,
+            }
+        )
+    return out
 
 
 def grid_columns(groups: list[dict], most: int) -> int:
@@ -172,6 +199,9 @@ def take(kiosk_id: str | None = None):
     kiosk = _kiosk(kiosk_id)
     hall = current_hall()
     code = (request.form.get("service") or "").strip()[:32]
+    journey = (request.form.get("journey") or "").strip()[:32] or None
+    if journey:
+        code = None  # 一件事: the journey's first step is the service
     matter = (request.form.get("matter") or "").strip()[: printing.MAX_MATTER]
     row = hall.engine.read.service(hall.store.db(), code) if code else None
     catalogue = hall.faces.interface(MATTERS)
@@ -196,6 +226,7 @@ def take(kiosk_id: str | None = None):
             kiosk=kiosk["id"] if kiosk else None,
             options={k: v for k, v in options.items() if v is not None},
             source="kiosk",
+            journey=journey,
         )
     except HallError as e:
         return render(kiosk, error=short(e.message), status=e.status)

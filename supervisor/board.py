@@ -9,7 +9,7 @@ from hall.clock import from_iso
 from hall.interfaces import COUNTY_LINK, PRINTERS
 from hall.vocabulary import WINDOW_STATE_CN
 
-from . import followup
+from . import followup, planner
 
 log = logging.getLogger(__name__)
 STATE_CN = {**WINDOW_STATE_CN, "paused": "暂停"}  # the board's columns are narrow
@@ -134,6 +134,8 @@ def board(hall) -> dict:
                 "at": r["rated_at"],
             }
         )
+    for a in planner.alerts(hall):  # 临时增开窗口: a queue its open windows cannot clear
+        alerts.insert(0, {"level": "red", "kind": "staffing", **a})
     waiting_total = sum(r["waiting"] for r in rows)
     backups = backup.status(hall, db)
     if backups["last"] is not None and backups["warning"]:  # a new hall: shown, not alarmed

@@ -32,8 +32,8 @@ class Wire:
         return r.status_code, dict(r.headers), r.get_data()
 
 
-def make_hall_app(tmp_path, name, clock, **county):
-    hall = {"hall": {"faces": ["county"]}}
+def make_hall_app(tmp_path, name, clock, extra=None, **county):
+    hall = {"hall": {"faces": ["county"]}, **(extra or {})}
     if county:
         hall["county"] = county
     app = create_app(
@@ -74,13 +74,14 @@ def make_site(tmp_path, clock, centre, wire, monkeypatch):
 
     made = []
 
-    def make(site_id="xiang-01", level="township", name=None, **county):
+    def make(site_id="xiang-01", level="township", name=None, extra=None, **county):
         key = reg.add_site(centre, site_id, name or f"{site_id}站点", level)
         monkeypatch.setenv(f"KEY_{site_id.replace('-', '_').upper()}", key)
         app = make_hall_app(
             tmp_path,
             site_id,
             clock,
+            extra,
             centre_url="http://centre.test",
             site_id=site_id,
             key_env=f"KEY_{site_id.replace('-', '_').upper()}",

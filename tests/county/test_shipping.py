@@ -216,6 +216,18 @@ def test_no_phone_or_id_number_leaves_the_site(make_site, clock, wire):
     )
     assert r.status_code == 201
     token = r.get_json()["token"]
+    # The citizen face's ID-card and phone tickets: the card number and the phone stay.
+    from hall import idnumber
+
+    card_no = idnumber.make("34082319900307123")
+    kiosk = app.test_client()
+    read = kiosk.post("/api/idcard/scan", json={"kiosk": "K1", "number": card_no}).get_json()
+    assert (
+        kiosk.post("/api/idcard/tickets", json={"card": read["card"], "service": "SB"}).status_code
+        == 201
+    )
+    r = kiosk.post("/api/m/tickets", json={"service": "YB", "phone": "13712345678"})
+    assert r.status_code == 201, r.get_json()
     boss = login(app, "boss", "supervisor")
     r3 = ids["ratings"][3]
     assert (
@@ -232,6 +244,8 @@ def test_no_phone_or_id_number_leaves_the_site(make_site, clock, wire):
     assert ID_NUMBER.findall(shipped) == []
     assert token not in shipped
     assert "139****5678" in shipped
+    assert card_no not in shipped and idnumber.mask(card_no) not in shipped
+    assert "13712345678" not in shipped and "137****5678" not in shipped
 
 
 def test_while_the_centre_is_down_the_backlog_waits_and_arrives_in_order_once(
@@ -378,3 +392,42 @@ def test_more_sites_than_open_copies(make_site, centre, centre_app, clock, monke
         for other in ("xiang-02", "xiang-03"):
             assert st.replicas.acked(other) > 0
         assert db.execute("SELECT COUNT(*) FROM tickets").fetchone()[0] == 1
+
+
+def test_journeys_and_parked_tickets_count_the_same_at_the_centre(make_site, centre_app, clock):
+    """一件事 journeys (named in the site's config) and 挂起 (parked) time: the figure code
+    reads them at the centre as at the site."""
+    from hall.engine import Actor
+
+    journey = {"code": "ESF", "name": "二手房交易", "steps": ["BDC", "SB"]}
+    app, hall = make_site("xiang-01", extra={"journeys": [journey]})
+    e = hall.engine
+    li, wang = Actor("li", "clerk"), Actor("wang", "clerk")
+    e.open_window(1, li)
+    e.open_window(2, wang)
+    t = e.issue("BDC", journey="ESF")
+    clock.advance(minutes=3)
+    e.call_next(2, wang)
+    clock.advance(minutes=2)
+    e.park(t["id"], wang, "补材料")
+    clock.advance(minutes=5)
+    e.resume(t["id"], wang)
+    clock.advance(minutes=4)
+    e.finish(t["id"], wang, case_no="BJ-1")
+    clock.advance(minutes=6)
+    assert e.call_next(1, li)["id"] == t["id"]
+    clock.advance(minutes=7)
+    e.finish(t["id"], li, case_no="BJ-2")
+    e.rate(t["id"], 4, channel="pad")
+    ship_all(hall)
+    day = "2026-11-30"
+    site = login(app, "boss", "supervisor").get(f"/api/stats?from={day}&to={day}").get_json()
+    county = login(centre_app, "cboss", "supervisor")
+    at_centre = county.get(f"/api/county/sites/xiang-01/stats?from={day}&to={day}").get_json()
+    assert site["journeys"] and site["journeys"][0]["name"] == "二手房交易"
+    assert without_generated_at(at_centre) == without_generated_at(site)
+    m = hall.faces.interface("matters").of_ticket(t["id"])
+    assert m is None  # no catalogue matter; the case number is still kept for the province
+    from county.province import ticket_matter
+
+    assert ticket_matter(hall.store.db(), t["id"]) == (None, "BJ-2")
