@@ -16,6 +16,11 @@ The estimate replays the engine's own calling rule forward in time (a determinis
   it only helps with) they take the window first, and an idle window waits for them;
 - a ticket's estimate is the moment it is taken, minus now.
 
+Under queue.policy = "balanced" the replay is hall/estimate_balanced.py: the same
+windows, handling minutes and stream, but each free window chooses as calling.order
+will at that moment (relative waits grow at 1/target per minute, so the order of the
+queues changes while they wait).
+
 So a 综合窗口 shared by several services, a secondary window that helps only while its
 own queues are empty, priority tickets jumping the queue and closed windows all count
 the way they really will. A new ticket's estimate (the kiosk's "预计等候") is the moment
