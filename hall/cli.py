@@ -73,7 +73,12 @@ def serve(app, host: str, port: int, threads: int) -> None:
     """A production server: gunicorn, one worker, many threads (WebSocket-capable)."""
     from gunicorn.app.base import BaseApplication
 
+    from . import capacity
     from .realtime import start_message_queue
+
+    figures = capacity.plan(app.extensions["hall_gate"], threads)
+    app.extensions["hall_capacity"] = figures  # /api/health
+    print(capacity.describe(figures), flush=True)
 
     class HallServer(BaseApplication):
         def load_config(self):
@@ -81,6 +86,7 @@ def serve(app, host: str, port: int, threads: int) -> None:
             self.cfg.set("workers", 1)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
+            self.cfg.set("worker_connections", figures["worker_connections"])
             # Socket.IO long-polls and WebSockets stay open: no worker timeout kill.
             self.cfg.set("timeout", 0)
             self.cfg.set("graceful_timeout", 5)

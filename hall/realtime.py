@@ -62,6 +62,10 @@ class FaceNamespace(Namespace):
 
     path: ClassVar[str] = ""
     topics: ClassVar[dict[str, str]] = {}
+    #: A public client of this namespace stays "idle" (closed after
+    #: security.socket_idle_seconds, hall/sockets.py) until it joins a room: a phone that
+    #: connects to /ticket and never follows a ticket holds a connection for nothing.
+    idle_until_room: ClassVar[bool] = False
 
     def __init__(self, namespace: str | None = None):
         super().__init__(namespace or self.path)

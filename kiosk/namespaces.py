@@ -27,6 +27,7 @@ class TicketNamespace(FaceNamespace):
 
     path = "/ticket"
     topics = {"queue": "queue", "ticket": "ticket.follow"}
+    idle_until_room = True  # a phone that never follows a ticket is closed
 
     def on_follow(self, data):
         token = (data or {}).get("token") if isinstance(data, dict) else None
