@@ -254,9 +254,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from .sockets import Gate
 
     room_paths = [
-        h.namespace
-        for h in socketio.namespace_handlers
-        if getattr(h, "idle_until_room", False)
+        h.namespace for h in socketio.namespace_handlers if getattr(h, "idle_until_room", False)
     ]
     gate = Gate(cfg, socketio, room_paths)
     gate.install(app, event_loop)  # outside Socket.IO's middleware: sees every session

@@ -22,10 +22,15 @@ the way they really will. A new ticket's estimate (the kiosk's "预计等候") i
 a phantom ticket at the end of the service's queue would be taken; a phantom takes no
 window time, so the phantoms of different services do not delay each other.
 
-The forecast is computed once per state of the queue (database file, last ticket event,
-last audited window change, queue.estimate_sample) and reused for FORECAST_TTL seconds
-of clock time by every ticket and service that asks: /api/services, a list of 500
-tickets and the kiosk's answer cost one forecast, not one per ticket.
+The forecast is computed once per state of the queue (database file, day, the queue
+version that triggers bump at every change but a plain walk-in issue (schema.
+m012_queue_counts), queue.estimate_sample) and reused for FORECAST_TTL seconds of clock
+time by every ticket and service that asks: /api/services, a list of 500 tickets and the
+kiosk's answer cost one forecast, not one per ticket, and issuing a walk-in number does
+not recompute it (unless a window takes its service before another one, secondary there:
+then the others' tickets do move back). A walk-in issued since the forecast was made waits behind everyone the
+forecast placed: its estimate is the phantom's moment plus the handling minutes of the
+walk-ins between, shared by the service's windows (the simple model's step).
 
 Handling minutes are the mean (finish - last call) of the service's recent tickets
 (queue.estimate_sample of them), with the configured `service_minutes` counting as
@@ -167,6 +172,8 @@ class Forecast:
     # service -> windows that could take it (for the simple model beyond the horizon)
     windows: dict[str, float] = field(default_factory=dict)
     truncated: bool = False
+    # service -> capacity() for the simple model, computed once per forecast
+    capacity: dict[str, float] = field(default_factory=dict)
 
 
 _cache: OrderedDict = OrderedDict()
@@ -180,9 +187,8 @@ def _state_key(db, day: str) -> tuple | None:
         return None
     if not path:
         return None  # :memory: databases are private to one connection
-    last_event = db.execute("SELECT MAX(id) FROM ticket_events").fetchone()[0]
-    last_audit = db.execute("SELECT MAX(id) FROM audit_log").fetchone()[0]
-    return (path, day, last_event, last_audit)
+    row = db.execute("SELECT version FROM queue_version WHERE id = 1").fetchone()
+    return (path, day, row[0] if row else None)
 
 
 def forecast(db, now: datetime, day: str, sample: int) -> Forecast:
@@ -390,7 +396,12 @@ def eta(db, service: dict, ahead: int, now: datetime, day: str, sample: int) -> 
         return _round(fc.new[code] - shift)
     # Beyond the forecast: the simple model from the last known point.
     m = fc.minutes.get(code) or handling_minutes(db, service, now, sample)
-    c = capacity(db, code, day)
+    c = fc.capacity.get(code)
+    if c is None:
+        c = fc.capacity[code] = capacity(db, code, day)
+    if ahead > len(picks) and fc.new.get(code) is not None and not fc.truncated:
+        # walk-ins issued since the forecast: after the phantom, one step each
+        return _round(fc.new[code] - shift + (ahead - len(picks)) * m / max(c, 0.25))
     if picks:
         return _round(picks[-1] - shift + (ahead - len(picks) + 1) * m / max(c, 0.25))
     return eta_minutes(ahead, m, c)

@@ -154,6 +154,12 @@ def origin_policy(cfg):
     return allowed
 
 
+def clients(namespace: str) -> int:
+    """Clients connected to a namespace in this process."""
+    counts = sio_compat.connection_counts(socketio) or {}
+    return counts.get(namespace, 0)
+
+
 def add_namespace(handler: Namespace) -> None:
     """Register a namespace once per process, before socketio.init_app."""
     sio_compat.add_namespace(socketio, handler)

@@ -28,7 +28,7 @@ import socket
 import threading
 
 from . import TESTED, fanout, versions_ok
-from .wsloop import Conn, LoopOutbox, Loop, Pinger, frame, handshake, packet_frame
+from .wsloop import Conn, Loop, LoopOutbox, Pinger, frame, handshake, packet_frame
 
 log = logging.getLogger(__name__)
 

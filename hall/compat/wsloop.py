@@ -179,7 +179,9 @@ class Conn:
                     self.parts.append(event.data)
                     if event.message_finished:
                         empty = "" if isinstance(event, TextMessage) else b""
-                        msgs.append(self.parts[0] if len(self.parts) == 1 else empty.join(self.parts))
+                        msgs.append(
+                            self.parts[0] if len(self.parts) == 1 else empty.join(self.parts)
+                        )
                         self.parts, self.size = [], 0
                 elif isinstance(event, Ping):
                     out += self.ws.send(event.response())
@@ -200,8 +202,11 @@ class Conn:
         if data is None and (not msgs or msgs[-1] is not None):
             msgs.append(None)
         if self._flooding(sum(1 for m in msgs if m is not None)):
-            log.warning("a WebSocket client sent more than %d messages in %.0f s: closed",
-                        FLOOD_MESSAGES, FLOOD_SECONDS)
+            log.warning(
+                "a WebSocket client sent more than %d messages in %.0f s: closed",
+                FLOOD_MESSAGES,
+                FLOOD_SECONDS,
+            )
             msgs.append(None)
         return msgs
 

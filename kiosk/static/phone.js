@@ -2,8 +2,11 @@
  *
  * Follows the ticket on the /ticket Socket.IO namespace (`follow {token}`; the server
  * answers with the ticket and then pushes `ticket` for this ticket only), re-reads
- * GET /api/tickets/<token> after each `queue` event (people ahead change when others
- * are called) and offers the 好差评 rating once the ticket is 办结.
+ * GET /api/tickets/<token> when the waiting count of its own service changes (people
+ * ahead change when others are called), at a random moment within the ack's
+ * `refresh_seconds` (the server spreads a thousand phones' re-reads over as many
+ * seconds as it needs, instead of a thousand requests at each call), and offers the
+ * 好差评 rating once the ticket is 办结.
  * The token comes from this page's own address; it is sent to this server only.
  * Test hooks: window.phoneSocket, window.phoneTicket (the last ticket drawn).
  */
@@ -65,6 +68,19 @@
         fetching = false;
         if (again) { again = false; reload(); }
       });
+  }
+
+  // A change in the waiting counts: re-read while waiting, once, spread out.
+  var refreshSeconds = 1, lastCount = null, pending = null;
+  function queueChanged(counts) {
+    var t = window.phoneTicket;
+    if (!t || t.status !== "waiting" || !counts) return;
+    var n = counts[t.service];
+    if (n === lastCount) return;
+    lastCount = n;
+    if (pending) return;
+    pending = setTimeout(function () { pending = null; reload(); },
+      Math.random() * refreshSeconds * 1000);
   }
 
   // --- rating ------------------------------------------------------------------------------
@@ -132,11 +148,12 @@
   // --- live ------------------------------------------------------------------------------
   if (token) {
     var live = $("p-live");
-    window.phoneSocket = Hall.connect("/ticket", { ticket: draw, queue: reload }, {
+    window.phoneSocket = Hall.connect("/ticket", { ticket: draw, queue: queueChanged }, {
       // every (re)connect follows the ticket again; the answer is the ticket as it is now
       snapshot: function (socket) {
         socket.emit("follow", { token: token }, function (ack) {
           if (ack && ack.ok && ack.ticket) draw(ack.ticket);
+          if (ack && ack.refresh_seconds) refreshSeconds = ack.refresh_seconds;
           body.setAttribute("data-following", ack && ack.ok ? "1" : "0");
         });
       },
