@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 
 def make_app(tmp: Path, windows: int):
-    from bench.load import bench_config
+    from bench.hallserver import bench_config
     from hall.app import create_app
 
     config = tmp / "bench.toml"
