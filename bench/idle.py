@@ -7,8 +7,8 @@ permessage-deflate as browsers do (the hall declines it):
 
 - a **screen** joins /display, answers pings and drops whatever it is sent;
 - a **phone** joins /ticket and follows a real ticket (`follow {token}`), as phone.js
-  does: when its service's waiting count changes it re-reads GET /api/tickets/<token> at
-  a random moment within the ack's refresh_seconds (on a small thread pool).
+  does: when its service's waiting count changes it follows again for the fresh ticket,
+  at most once per the last ack's refresh_seconds, at a random moment within it.
 
 The connections come from many loopback addresses (127.1.x.y, --per-address each), so
 the hall sees them as public clients of many machines, within its per-address limit,
@@ -27,7 +27,6 @@ import selectors
 import socket
 import struct
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 _SMALL = (b"0{", b"40", b"41", b"43", b"44")  # control and ack packets: always read
 
@@ -52,7 +51,7 @@ def _frame(text: str) -> bytes:
 class Client:
     __slots__ = (
         "sock", "state", "buf", "joined", "t0", "token", "service", "waiting", "pending",
-        "count", "refresh",
+        "count", "refresh", "answered", "asked", "acks",
     )  # fmt: skip
 
     def __init__(self, sock, token=None):
@@ -67,6 +66,9 @@ class Client:
         self.pending = False
         self.count = None
         self.refresh = 1.0
+        self.answered = 0.0  # when the last follow was answered
+        self.asked = 0.0
+        self.acks = 0
 
 
 class Pool:
@@ -77,11 +79,10 @@ class Pool:
         self.todo = [None] * screens + list(tokens)
         self.per_address, self.first = per_address, first
         self.failed = self.closed = self.refused = 0
-        self.read_ms: list[float] = []  # appended by the pool's threads
-        self.read_errors: list[int] = []
-        self.timers: list = []  # (due, seq, client): phones' re-reads
+        self.read_ms: list[float] = []  # follow -> its answer
+        self.read_errors = 0
+        self.timers: list = []  # (due, seq, client): phones' next follow
         self.seq = 0
-        self.http = ThreadPoolExecutor(8)
         key = base64.b64encode(os.urandom(16)).decode()
         self.request = (
             f"GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\nHost: {host}:{port}\r\n"
@@ -143,10 +144,15 @@ class Pool:
         elif text.startswith("40/display,"):
             c.joined = True
         elif text.startswith("40/ticket,"):
-            self.send(c, '42/ticket,1["follow",' + json.dumps({"token": c.token}) + "]")
-        elif text.startswith("43/ticket,1"):
-            ack = json.loads(text[len("43/ticket,1") :])[0]
+            self.follow(c)
+        elif text.startswith("43/ticket,"):
+            now = time.monotonic()
+            ack = json.loads(text[text.index("[") :])[0]
+            if c.joined:
+                self.read_ms.append((now - c.asked) * 1000)
+                self.read_errors += not ack.get("ok")
             c.joined = bool(ack.get("ok"))
+            c.answered = now
             t = ack.get("ticket") or {}
             c.service, c.waiting = t.get("service"), t.get("status") == "waiting"
             c.refresh = float(ack.get("refresh_seconds") or 1)
@@ -157,26 +163,19 @@ class Pool:
             n = counts.get(c.service)
             if c.waiting and n != c.count:
                 c.count = n
-                if not c.pending:  # phone.js: once, at a random moment within refresh
+                if not c.pending:  # phone.js: once per refresh, at a random moment
                     c.pending = True
                     self.seq += 1
-                    due = time.monotonic() + random.random() * c.refresh
+                    now = time.monotonic()
+                    due = max(now, c.answered + c.refresh) + random.random() * c.refresh
                     heapq.heappush(self.timers, (due, self.seq, c))
         elif text.startswith("44") or text.startswith("41"):
             self.drop(c, failed=not c.joined)
 
-    def reread(self, c: Client) -> None:
-        import requests
-
-        t0 = time.monotonic()
-        try:
-            r = requests.get(f"{self.url}/api/tickets/{c.token}", timeout=30)
-            ok = r.status_code == 200
-        except requests.RequestException:
-            ok = False
-        self.read_ms.append((time.monotonic() - t0) * 1000)
-        if not ok:
-            self.read_errors.append(1)
+    def follow(self, c: Client) -> None:
+        c.acks += 1
+        c.asked = time.monotonic()
+        self.send(c, f'42/ticket,{c.acks}["follow",' + json.dumps({"token": c.token}) + "]")
 
     # --- the loop ---------------------------------------------------------------------
     def read(self, c: Client) -> None:
@@ -248,7 +247,7 @@ class Pool:
             _, _, c = heapq.heappop(self.timers)
             c.pending = False
             if c.state == "open":
-                self.http.submit(self.reread, c)
+                self.follow(c)
 
     def counts(self) -> dict:
         live = [c for c in self.clients if c.state != "closed"]
@@ -261,7 +260,7 @@ class Pool:
             "failed": self.failed,
             "refused": self.refused,
             "reads": len(ms),
-            "read_errors": len(self.read_errors),
+            "read_errors": self.read_errors,
             "read_ms": ms,
         }
 
@@ -292,7 +291,6 @@ def worker(url: str, screens: int, tokens: list[str], per_address: int, first: i
             if conn.recv() == "stop":
                 conn.send(pool.counts())
                 break
-    pool.http.shutdown(wait=False)
     for c in pool.clients:
         try:
             c.sock.close()

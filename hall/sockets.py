@@ -306,7 +306,12 @@ class Gate:
 
 def _reap_forever(ref) -> None:
     while True:
-        time.sleep(REAP_EVERY)
+        gate = ref()
+        if gate is None:
+            return
+        every = max(0.5, min(REAP_EVERY, (gate.idle_seconds or REAP_EVERY) / 2))
+        del gate
+        time.sleep(every)
         gate = ref()
         if gate is None:
             return
