@@ -29,6 +29,20 @@ from .sync import sync_config
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+# Everything is served from the hall's own origin: no CDN, no inline script.
+# connect-src 'self' covers the Socket.IO WebSocket to this host (CSP 3); "ws:" would let
+# a page connect to any host at all.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -327,16 +341,6 @@ def _register_errors(app: Flask) -> None:
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def headers(resp):
-        # Everything is served from the hall's own origin: no CDN, no inline script.
-        # connect-src 'self' covers the Socket.IO WebSocket to this host (CSP 3); "ws:"
-        # would let a page connect to any host at all.
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; media-src 'self'; "
-            "style-src 'self' 'unsafe-inline'; connect-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        )
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
+        for name, value in SECURITY_HEADERS:
+            resp.headers.setdefault(name, value)
         return resp

@@ -80,6 +80,10 @@ def serve(app, host: str, port: int, threads: int) -> None:
     app.extensions["hall_capacity"] = figures  # /api/health
     print(capacity.describe(figures), flush=True)
 
+    def ready(app) -> None:  # in the worker process, before it accepts connections
+        start_message_queue(app)
+        capacity.tune_gc()
+
     class HallServer(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"{host}:{port}")
@@ -95,7 +99,7 @@ def serve(app, host: str, port: int, threads: int) -> None:
             self.cfg.set("errorlog", "-")
             # No shared control socket: several hall processes may run on one host.
             self.cfg.set("control_socket_disable", True)
-            self.cfg.set("post_worker_init", lambda worker: start_message_queue(app))
+            self.cfg.set("post_worker_init", lambda worker: ready(app))
 
         def load(self):
             return app

@@ -27,8 +27,10 @@ from typing import Any, ClassVar
 from flask import current_app, g, has_request_context, request
 from flask_socketio import Namespace, SocketIO, join_room
 
+from . import estimate
 from . import events as ev
 from .compat import socketio as sio_compat
+from .compat import wsevent
 from .snapshots import public_call, public_window_event
 from .vocabulary import STAFF_ROLES
 
@@ -195,6 +197,7 @@ class Broadcaster:
         self._routes: list[Callable[[ev.Event], Iterable[Message]]] = []
         self._staff_paths: list[str] = []
         self._last_reap = 0.0
+        self._stale_allowed = False
         if app is not None:
             app.after_request(self._after_request)
             app.teardown_request(self._teardown_request)
@@ -272,8 +275,23 @@ class Broadcaster:
                 for e in batch:
                     if not isinstance(e, _Unslotted):
                         self._slots.release()
+            self._refresh_forecast()
             if time.monotonic() - self._last_reap > REAP_SECONDS:
                 self._reap_safely()
+
+    def _refresh_forecast(self) -> None:
+        """The wait forecast of the queue as the batch left it, made here, off every
+        request (hall/estimate.py: readers meanwhile take the previous one)."""
+        hall = self.hall
+        try:
+            db = hall.store.db()
+            if not self._stale_allowed:
+                estimate.allow_stale(db)
+                self._stale_allowed = True
+            read = hall.engine.read
+            estimate.refresh(db, hall.clock.now(), read.today(), hall.cfg.queue["estimate_sample"])
+        except Exception:  # a forecast is never worth stopping the screens' updates
+            log.exception("making the wait forecast failed")
 
     def _after_request(self, response):
         self._flush()
@@ -288,7 +306,12 @@ class Broadcaster:
 
     def send_batch(self, events: list) -> None:
         """Push events in order: each event's happenings as it comes, then every state
-        the batch touched, once."""
+        the batch touched, once. (On the WebSocket loop a public socket gets the whole
+        batch in one write at its end; the hall's own screens and staff at once.)"""
+        with wsevent.batch():
+            self._send_batch(events)
+
+    def _send_batch(self, events: list) -> None:
         windows: dict[int, str | None] = {}
         tickets: dict[int, None] = {}
         states: dict[Hashable, Message] = {}

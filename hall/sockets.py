@@ -131,6 +131,7 @@ class Gate:
         app.wsgi_app = wsgi
 
     def _request(self, app, inner, environ, start_response):
+        start_response = _with_security_headers(start_response)
         sid = _query(environ, "sid")
         if sid is not None:  # a request of a session that exists (or not: Engine.IO says)
             slot = self.by_sid.get(sid)
@@ -302,6 +303,18 @@ class Gate:
                 "limits": self.limits(),
                 "event_loop": self.event_mode,
             }
+
+
+def _with_security_headers(start_response):
+    """Socket.IO's answers (Engine.IO's, not Flask's) get the headers every page has."""
+    from .app import SECURITY_HEADERS
+
+    def start(status, headers, exc_info=None):
+        have = {name.lower() for name, _ in headers}
+        extra = [(n, v) for n, v in SECURITY_HEADERS if n.lower() not in have]
+        return start_response(status, list(headers) + extra, exc_info)
+
+    return start
 
 
 def _reap_forever(ref) -> None:

@@ -22,6 +22,7 @@ with util.close_graceful on that object (which then holds a placeholder, see _ta
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -184,6 +185,7 @@ def _install_emit() -> None:
         eio_pkts = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in encoded]
         frames = b"".join(packet_frame(p) for p in eio_pkts)
         sockets = self.server.eio.sockets
+        held = getattr(_batch, "held", None)
         later = []
         for sid, eio_sid in self.get_participants(namespace, room):
             if sid in skip_sid:
@@ -193,6 +195,12 @@ def _install_emit() -> None:
             if type(box) is LoopOutbox and box.ready and not s.closed:
                 if box.priority:
                     _write(box, frames)
+                elif held is not None:
+                    parts = held.get(box)
+                    if parts is None:
+                        held[box] = [frames]
+                    else:
+                        parts.append(frames)
                 else:
                     later.append(box)
             else:
@@ -205,6 +213,26 @@ def _install_emit() -> None:
     cls.emit = emit
 
 
+_batch = threading.local()
+
+
+@contextlib.contextmanager
+def batch():
+    """Around one push batch (realtime.Broadcaster.send_batch): the hall's own screens and
+    staff get each message at once; a public socket gets everything the batch sends it
+    (a call, the window, the counts) in one write at the end, instead of one each."""
+    if not _installed or getattr(_batch, "held", None) is not None:
+        yield
+        return
+    _batch.held = {}
+    try:
+        yield
+    finally:
+        held, _batch.held = _batch.held, None
+        for box, parts in held.items():
+            _write(box, parts[0] if len(parts) == 1 else b"".join(parts))
+
+
 def _write(box: LoopOutbox, data: bytes) -> None:
     try:
         box.write(data)
@@ -212,4 +240,4 @@ def _write(box: LoopOutbox, data: bytes) -> None:
         pass
 
 
-__all__ = ["frame", "install", "installed", "loop", "open_sockets", "pinger", "PRIORITY_KEY"]
+__all__ = ["batch", "frame", "install", "installed", "loop", "open_sockets", "pinger"]
