@@ -104,14 +104,8 @@ class Reader:
             behind = db.execute(
                 "SELECT COUNT(*) FROM tickets t WHERE t.day = ? AND t.service = ? AND "
                 "t.status = 'waiting' AND t.priority = 0 AND t.lane = 2 AND "
-                "(t.queued_at > ? OR (t.queued_at = ? AND t.id > ?))",
-                [
-                    ticket["day"],
-                    ticket["service"],
-                    ticket["queued_at"],
-                    ticket["queued_at"],
-                    ticket["id"],
-                ],
+                "(t.queued_at, t.id) > (?, ?)",  # a row value: a range of the index
+                [ticket["day"], ticket["service"], ticket["queued_at"], ticket["id"]],
             ).fetchone()[0]
             row = db.execute(
                 "SELECT n FROM waiting_counts WHERE day = ? AND service = ?",
