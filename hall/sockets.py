@@ -26,8 +26,10 @@ library version, when its request ends.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 import threading
 import time
 import weakref
@@ -240,6 +242,7 @@ class Gate:
                 return
             slot.sid = sid
             self.by_sid[sid] = slot
+        _slim(environ)
 
     def _closed(self, sid: str) -> None:
         slot = self.by_sid.get(sid)
@@ -303,6 +306,28 @@ class Gate:
                 "limits": self.limits(),
                 "event_loop": self.event_mode,
             }
+
+
+_EMPTY_INPUT = io.BytesIO(b"")
+# What the server put in the request's environ for the request alone: python-socketio
+# keeps the environ of a session's first request for the session's whole life (its
+# handlers run in a request context made from it), and these held a few dozen objects per
+# connection (gunicorn's request, response, reader and socket, through its early-hints
+# callback and the input; Engine.IO's wrapper class) for the garbage collector to walk,
+# thousands of connections over.
+# (A WebSocket's takes its socket from gunicorn.socket after this: hall/compat/wsevent.py
+# drops that one once it has.)
+_REQUEST_ONLY = ("eventlet.input", "wsgi.file_wrapper", "wsgi.early_hints", "werkzeug.socket")
+
+
+def _slim(environ) -> None:
+    """The session's environ (python-socketio's copy), when Engine.IO admits it."""
+    for key in _REQUEST_ONLY:
+        environ.pop(key, None)
+    if environ.get("HTTP_UPGRADE", "").lower() != "websocket":
+        environ.pop("gunicorn.socket", None)
+    environ["wsgi.input"] = _EMPTY_INPUT
+    environ["wsgi.errors"] = sys.stderr
 
 
 def _with_security_headers(start_response):

@@ -77,6 +77,8 @@ def _take(environ) -> socket.socket | None:
     # A blocking descriptor with no Python timeout: every read and write on it passes
     # MSG_DONTWAIT (a socket with a timeout would wait in send()).
     mine.setblocking(True)
+    # The session keeps this environ for its whole life: not the placeholder with it.
+    environ.pop("gunicorn.socket", None)
     return mine
 
 

@@ -73,32 +73,42 @@ def packet_frame(pkt) -> bytes:
     return cached
 
 
-def handshake(environ):
-    """Answer the WebSocket handshake of a WSGI request with wsproto, offering no
-    extension (a browser's permessage-deflate offer is declined). Returns (connection,
-    the bytes of the 101 answer), or None when the request is not a valid upgrade."""
-    from wsproto import ConnectionType, WSConnection
-    from wsproto.events import AcceptConnection, Request
-    from wsproto.utilities import ProtocolError
+# RFC 6455 section 4.2.2: the key the answer proves it read.
+ACCEPT_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-    ws = WSConnection(ConnectionType.SERVER)
-    lines = [b"GET / HTTP/1.1"]
-    for key, value in environ.items():
-        if key.startswith("HTTP_") and key != "HTTP_SEC_WEBSOCKET_EXTENSIONS":
-            name = "-".join(p.capitalize() for p in key[5:].split("_"))
-            try:
-                lines.append(f"{name}: {value}".encode("latin-1"))
-            except UnicodeEncodeError:
-                return None
-    try:
-        ws.receive_data(b"\r\n".join(lines) + b"\r\n\r\n")
-        for event in ws.events():
-            if isinstance(event, Request):
-                return ws, ws.send(AcceptConnection())
-            return None
-    except ProtocolError:
+
+def handshake(environ):
+    """Answer the WebSocket handshake of a WSGI request (RFC 6455), offering no extension
+    (a browser's permessage-deflate offer is declined), and a wsproto Connection (its
+    public frame layer, without the h11 handshake objects a WSConnection keeps for the
+    socket's whole life). Returns (connection, the bytes of the 101 answer), or None
+    when the request is not a valid upgrade."""
+    import base64
+    import hashlib
+
+    from wsproto.connection import Connection, ConnectionType
+
+    connection = environ.get("HTTP_CONNECTION", "").lower()
+    key = environ.get("HTTP_SEC_WEBSOCKET_KEY", "").strip()
+    if (
+        environ.get("REQUEST_METHOD") != "GET"
+        or environ.get("HTTP_UPGRADE", "").lower() != "websocket"
+        or "upgrade" not in [p.strip() for p in connection.split(",")]
+        or environ.get("HTTP_SEC_WEBSOCKET_VERSION", "").strip() != "13"
+        or not key
+    ):
         return None
-    return None
+    try:
+        if len(base64.b64decode(key, validate=True)) != 16:
+            return None
+    except ValueError:
+        return None
+    accept = base64.b64encode(hashlib.sha1(key.encode("ascii") + ACCEPT_GUID).digest())
+    answer = (
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+    )
+    return Connection(ConnectionType.SERVER), answer
 
 
 class LoopOutbox(Outbox):
@@ -145,7 +155,7 @@ class Conn:
     def __init__(self, eio_socket, sock: socket.socket, ws, upgrading: bool, on_end=None):
         self.eio = eio_socket
         self.sock = sock
-        self.ws = ws  # wsproto connection (handshake done)
+        self.ws = ws  # wsproto.connection.Connection (the handshake is done)
         self.box = LoopOutbox(sock)
         self.upgrading = upgrading  # a polling session: "2probe", then "5"
         self.probed = False
@@ -157,7 +167,8 @@ class Conn:
         self.ended = False
         self.end_lock = threading.Lock()
         self.on_end = on_end  # called once, after the session's end (admission slot)
-        self.recent: collections.deque = collections.deque()
+        self.window_start = 0.0  # the flood guard's window and count
+        self.window_count = 0
         self.loop: Loop | None = None
 
     # --- the loop thread ---------------------------------------------------------------
@@ -211,14 +222,14 @@ class Conn:
         return msgs
 
     def _flooding(self, n: int) -> bool:
+        """More than FLOOD_MESSAGES in the current FLOOD_SECONDS window."""
         if not n:
             return False
         now = time.monotonic()
-        recent = self.recent
-        recent.extend([now] * min(n, FLOOD_MESSAGES + 1))
-        while recent and recent[0] < now - FLOOD_SECONDS:
-            recent.popleft()
-        return len(recent) > FLOOD_MESSAGES
+        if now - self.window_start > FLOOD_SECONDS:
+            self.window_start, self.window_count = now, 0
+        self.window_count += n
+        return self.window_count > FLOOD_MESSAGES
 
     # --- the pool ----------------------------------------------------------------------
     def deliver(self, msg) -> bool:
