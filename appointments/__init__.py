@@ -8,7 +8,7 @@ API: /api/appointments... (see docs/appointments.md). Figures: `appointments` in
 
 from hall.face import Face, PersonalData
 
-from .schema import m007_appointments
+from .schema import m007_appointments, m008_appointment_slot_capacities
 from .settings import SETTINGS
 
 FACE = Face(
@@ -16,7 +16,8 @@ FACE = Face(
     summary="预约办: booking, kiosk check-in, figures",
     blueprints=("appointments.api:bp", "appointments.pages:bp"),
     settings=SETTINGS,
-    migrations=(m007_appointments,),
+    migrations=(m007_appointments, m008_appointment_slot_capacities),
+    provides={"bookings": "appointments.capacity:for_app"},
     check_config="appointments.booking:check_settings",
     setup="appointments.booking:Bookings.for_app",
     figures={"appointments": "appointments.stats:appointment_stats"},

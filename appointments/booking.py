@@ -34,6 +34,7 @@ from hall.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
 from hall.hours import WEEKDAY_CN
 from hall.ratelimit import RateLimiter
 
+from .capacity import capacities_of
 from .schedule import Schedule, day_label, end_label, hhmm, moment_label
 
 # No 0/O or 1/I: a code read aloud or typed from paper cannot be mistaken.
@@ -258,6 +259,7 @@ class Bookings(Schedule):
                 "AND status != 'cancelled'",
                 [service, day.isoformat(), slot],
             ).fetchone()[0]
+            cap = capacities_of(w, service, day).get(slot, cap)  # set from the planner
             if taken >= cap:
                 raise Conflict(f"{slot}时段已约满，请选择其他时段 (the slot is full)")
             code = new_code()

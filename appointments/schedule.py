@@ -8,6 +8,8 @@ from datetime import date, datetime, time, timedelta
 from hall.errors import Invalid, NotFound
 from hall.hours import WEEKDAY_CN
 
+from .capacity import capacities_of
+
 
 def hhmm(dt: datetime | time) -> str:
     return f"{dt.hour:02d}:{dt.minute:02d}"
@@ -155,12 +157,13 @@ class Schedule:
         }
         now = self.now()
         cap = self.s["slot_capacity"]
+        caps = capacities_of(db, service, day)  # set from the staffing planner
         step = timedelta(minutes=self.s["slot_minutes"])
         out = []
         for start in self.slot_starts(day):
             key = hhmm(start)
             over = now >= self.book_deadline(start)
-            left = 0 if over else max(cap - taken.get(key, 0), 0)
+            left = 0 if over else max(caps.get(key, cap) - taken.get(key, 0), 0)
             out.append(
                 {"slot": key, "end": end_label(start, start + step), "left": left, "over": over}
             )

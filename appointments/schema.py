@@ -32,3 +32,14 @@ def m007_appointments(db):
     db["appointments"].create_index(["date", "service", "slot"])
     db["appointments"].create_index(["phone", "date"])
     db["appointments"].create_index(["status", "date"])
+
+
+def m008_appointment_slot_capacities(db):
+    """Bookable places per service, date and slot set from the staffing planner's
+    forecast (a slot not listed keeps appointments.slot_capacity)."""
+    db["appointment_capacities"].create(
+        {"service": str, "date": str, "slot": str, "capacity": int},
+        pk=("service", "date", "slot"),
+        not_null={"capacity"},
+        foreign_keys=[("service", "services", "code")],
+    )

@@ -12,7 +12,7 @@ from hall.validate import field, json_body, string_list
 from hall.vocabulary import MANAGER_ROLES, STAFF_ROLES
 
 from . import pad, pairing
-from .state import signed_in_window, user_info, window_state, windows_for
+from .state import callable_tickets, signed_in_window, user_info, window_state, windows_for
 
 bp = Blueprint("counter_api", __name__, url_prefix="/api")
 
@@ -34,6 +34,17 @@ def get_window_state(number: int):
     if state is None:
         raise NotFound(f"没有{number}号窗口 (no window {number})")
     return jsonify(state)
+
+
+@bp.get("/windows/<int:number>/callable")
+@require(*STAFF_ROLES)
+def get_callable(number: int):
+    """选号叫号: the waiting tickets this window may call by choice, in calling order."""
+    hall = current_hall()
+    db = hall.store.db()
+    if hall.engine.read.window(db, _window_number(number)) is None:
+        raise NotFound(f"没有{number}号窗口 (no window {number})")
+    return jsonify(callable_tickets(hall, db, number))
 
 
 @bp.get("/counter/me")

@@ -92,6 +92,35 @@ def _part() -> dict:
         ),
     )
     part.add(
+        "/api/windows/{number}/callable",
+        "get",
+        op(
+            "选号叫号: waiting tickets this window may call by choice, in calling order",
+            json_response(
+                array(
+                    obj(
+                        {
+                            "id": integer(),
+                            "number": string(),
+                            "service": string(),
+                            "service_name": string(),
+                            "priority": boolean(),
+                            "transferred": boolean(),
+                            "journey": boolean(),
+                            "skill": boolean(),
+                            "waited_seconds": integer(0, nullable=True),
+                            "waited_text": string(),
+                        }
+                    )
+                )
+            ),
+            roles=STAFF,
+            params=[P_WINDOW],
+            errors=(404,),
+            tags=TAGS,
+        ),
+    )
+    part.add(
         "/api/counter/me",
         "get",
         op(

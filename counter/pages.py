@@ -30,6 +30,8 @@ SHORTCUTS = [
     ("pause", "暂停/恢复", ["F6", "Numpad6"]),
     ("start", "开始办理", ["F7", "Numpad7"]),
     ("close", "签退", ["F8", "Numpad8"]),
+    ("park", "挂起", ["F9", "Numpad9"]),
+    ("choose", "选号", ["F10", "Numpad0"]),
 ]
 KEY_LABELS = {
     "Enter": "回车",
@@ -83,6 +85,8 @@ def clerk():
         w=state,
         shortcuts=_shortcuts(),
         pause_reasons=hall.cfg.counter["pause_reasons"],
+        call_reasons=hall.cfg.counter["call_reasons"],
+        park_reasons=hall.cfg.counter["park_reasons"],
         other_windows=[
             {"number": x["number"], "name": x["name"], "state": x["state"]}
             for x in read.windows(db)

@@ -23,6 +23,18 @@ SETTINGS = (
     _s("counter", "next_numbers", 6, "Next waiting numbers shown on the clerk's console."),
     _s(
         "counter",
+        "call_reasons",
+        ["预约到场", "材料补齐后续办", "老弱病残照顾", "领导交办", "其他"],
+        "Reasons offered when a clerk calls a chosen ticket out of order (选号叫号).",
+    ),
+    _s(
+        "counter",
+        "park_reasons",
+        ["补充材料", "复印证件", "等待审核", "其他"],
+        "Reasons offered when a clerk parks (挂起) the ticket in hand.",
+    ),
+    _s(
+        "counter",
         "pad_addresses",
         [],
         "Client addresses allowed to be rating pads (on top of pairing); [] = any.",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+from hall import calling
 from hall.clock import from_iso
 from hall.vocabulary import STATUS_CN
 
@@ -60,9 +61,65 @@ def next_for_window(hall, db, window: int, limit: int) -> list[dict]:
             "service": r["service"],
             "priority": bool(r["priority"]),
             "transferred": r["target_window"] == window or r["lane"] == 0,
+            "journey": bool(r["journey"]),
         }
         for r in rows
     ]
+
+
+def callable_tickets(hall, db, window: int, limit: int = 100) -> list[dict]:
+    """Every waiting ticket this window may call by choice (选号叫号): transferred to it,
+    of its services, or of its clerk's skills, in calling order, with how long each has
+    waited (no tokens)."""
+    read = hall.engine.read
+    day = read.today()
+    ratio = hall.cfg.queue["priority_ratio"]
+    streak = calling.priority_streak(db, window, day, ratio) if ratio else 0
+    rows = calling.candidates_in_order(
+        read, db, window, day, calling.clerk_skills(db, window), ratio, streak
+    )[:limit]
+    now = hall.now_iso()
+    names = {s["code"]: s["name"] for s in read.services(db, active_only=False)}
+    return [
+        {
+            "id": r["id"],
+            "number": r["number"],
+            "service": r["service"],
+            "service_name": names.get(r["service"], r["service"]),
+            "priority": bool(r["priority"]),
+            "transferred": r["target_window"] == window or r["lane"] == 0,
+            "journey": bool(r["journey"]),
+            "skill": r["tier"] is None and r["target_window"] != window,
+            "waited_seconds": seconds_between(r["queued_at"], now),
+            "waited_text": fmt_duration(seconds_between(r["queued_at"], now)),
+        }
+        for r in rows
+    ]
+
+
+def parked_tickets(hall, db, window: int) -> list[dict]:
+    """Tickets parked (挂起) at this window, oldest first, with the reason given."""
+    read = hall.engine.read
+    now = hall.now_iso()
+    out = []
+    for t in hall.engine.parked_at_window(db, window):
+        svc = read.service(db, t["service"])
+        reason = db.execute(
+            "SELECT json_extract(details, '$.reason') FROM ticket_events WHERE ticket_id = ? "
+            "AND kind = 'parked' ORDER BY id DESC LIMIT 1",
+            [t["id"]],
+        ).fetchone()
+        out.append(
+            {
+                "id": t["id"],
+                "number": t["number"],
+                "service_name": svc["name"] if svc else t["service"],
+                "reason": (reason[0] if reason else "") or "",
+                "parked_at": read.local_iso(t["parked_at"]),
+                "parked_text": fmt_duration(seconds_between(t["parked_at"], now)),
+            }
+        )
+    return out
 
 
 def window_queue(hall, db, window: int, limit: int) -> dict:
@@ -186,6 +243,7 @@ def current_json(hall, db, window: int) -> dict | None:
         "timer_start": read.local_iso(t["serving_at"] if serving else first_here),
         "timer_label": "办理计时" if serving else "叫号后",
         "transfer": transfer,
+        "journey": read.journey_json(db, t),
     }
 
 
@@ -211,6 +269,7 @@ def window_state(hall, db, number: int, actor=None) -> dict | None:
         "mine": bool(actor and w["clerk"] == actor.username and w["state"] != "closed"),
         "current": current,
         "queue": window_queue(hall, db, number, limit),
+        "parked": parked_tickets(hall, db, number),
         "stats": window_stats(hall, db, number),
         "now": read.local_iso(now),
     }

@@ -48,7 +48,10 @@ def services():
 def issue_ticket():
     hall = current_hall()
     data = json_body()
-    service = field(data, "service", str, required=True, max_len=32)
+    journey = field(data, "journey", str, max_len=32)
+    service = field(data, "service", str, required=journey is None, max_len=32)
+    if journey is not None and service is not None:
+        raise Invalid("请只指定业务或一件事之一 (give either service or journey)")
     priority = field(data, "priority", bool, default=False)
     reason = field(data, "priority_reason", str, default="", max_len=200).strip()
     kiosk = field(data, "kiosk", str, default=None, max_len=32)
@@ -72,8 +75,15 @@ def issue_ticket():
         options=options,
         priority=priority,
         priority_reason=reason,
+        journey=journey,
     )
     return jsonify(body), 201
+
+
+@bp.get("/journeys")
+def journeys():
+    """一件事: the journeys a number can be taken for (POST /api/tickets {"journey"})."""
+    return jsonify(_read().journeys())
 
 
 @bp.get("/tickets/<token>")
@@ -112,8 +122,18 @@ def _any(names) -> str:
 
 # The actions are named in the rule, so another route under the same prefix (a face's
 # /api/tickets/<token>/qr.png) answers 405 with its own Allow header, not 401 or 404.
-TICKET_ACTIONS = ("recall", "start", "no-show", "requeue", "finish", "cancel", "transfer")
-WINDOW_ACTIONS = ("open", "pause", "close", "call-next")
+TICKET_ACTIONS = (
+    "recall",
+    "start",
+    "no-show",
+    "requeue",
+    "finish",
+    "cancel",
+    "transfer",
+    "park",
+    "resume",
+)
+WINDOW_ACTIONS = ("open", "pause", "close", "call-next", "call")
 
 
 @bp.post(f"/tickets/<int:ticket_id>/<any({_any(TICKET_ACTIONS)}):action>")
@@ -130,7 +150,20 @@ def ticket_action(ticket_id: int, action: str):
     elif action == "requeue":
         t = engine.requeue(ticket_id, actor)
     elif action == "finish":
-        t = engine.finish(ticket_id, actor)
+        # 办件编号 (typed or scanned) and 事项编码, both optional (the county network and
+        # the provincial 好差评 carry them).
+        case_no = field(data, "case_no", str, default=None, max_len=64)
+        matter = field(data, "matter", str, default=None, max_len=64)
+        t = engine.finish(
+            ticket_id,
+            actor,
+            case_no=(case_no or "").strip() or None,
+            matter=(matter or "").strip() or None,
+        )
+    elif action == "park":
+        t = engine.park(ticket_id, actor, field(data, "reason", str, default="", max_len=200))
+    elif action == "resume":
+        t = engine.resume(ticket_id, actor)
     elif action == "cancel":
         t = engine.cancel(ticket_id, actor, field(data, "reason", str, default="", max_len=200))
     elif action == "transfer":
@@ -212,6 +245,11 @@ def window_action(number: int, action: str):
     if action == "call-next":
         t = engine.call_next(number, actor)
         return jsonify(ticket=_read().ticket_json(_db(), t, staff=True) if t else None)
+    if action == "call":
+        ticket_id = field(data, "ticket", int, required=True)
+        reason = field(data, "reason", str, required=True, max_len=200)
+        t = engine.call_ticket(number, ticket_id, actor, reason)
+        return jsonify(ticket=_read().ticket_json(_db(), t, staff=True))
     if action == "open":
         w = engine.open_window(number, actor)
     elif action == "pause":

@@ -164,8 +164,20 @@ def _make_voice(cfg, instance_path: str):
     if not cfg.voice["enabled"]:
         return None
     from .voice import Voice
+    from .voicecli import build_default_soon, pack_dir
+    from .voicepack import Pack, PackError
 
     v = cfg.voice
+    pack = None
+    folder = pack_dir(v["pack"])
+    if folder is not None:
+        try:
+            pack = Pack.load(folder)
+        except PackError as e:
+            if v["pack"] == "default":
+                build_default_soon(v)  # first start: espeak-ng phrases until it is built
+            else:
+                log.warning("voice pack not used: %s", e)
     voice = Voice(
         os.path.join(instance_path, "audio"),
         voice=v["voice"],
@@ -175,6 +187,7 @@ def _make_voice(cfg, instance_path: str):
         template=v["template"],
         espeak=v["espeak"],
         max_files=v["cache_files"],
+        pack=pack,
     )
     return voice if voice.available() else None
 
@@ -277,7 +290,29 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     _register_errors(app)
     _register_security_headers(app)
+    _register_page_addons(app, hall)
     return app
+
+
+EMPTY_ADDONS = {"scripts": [], "styles": [], "buttons": [], "data": {}}
+
+
+def _register_page_addons(app: Flask, hall: HallContext) -> None:
+    """`page_addons(page, **context)` in every template: what other faces add to a
+    page (hall.interfaces.PAGE_ADDONS), or nothing when no face provides it."""
+    from .interfaces import PAGE_ADDONS
+
+    def page_addons(page: str, **context) -> dict:
+        provider = hall.faces.interface(PAGE_ADDONS)
+        if provider is None:
+            return EMPTY_ADDONS
+        try:
+            return {**EMPTY_ADDONS, **provider.for_page(page, **context)}
+        except Exception:  # an add-on must never break the page it is added to
+            log.exception("page add-ons for %s failed", page)
+            return EMPTY_ADDONS
+
+    app.jinja_env.globals["page_addons"] = page_addons
 
 
 def _install_face(app: Flask, hall: HallContext, face: Face) -> None:

@@ -9,7 +9,7 @@ import secrets
 import sys
 
 from .config import ConfigError
-from .face import INSTALLED, declarations, resolve
+from .face import INSTALLED, OPTIONAL, declarations, resolve
 from .vocabulary import STAFF_ROLES
 
 DEMO_USERS = [
@@ -21,6 +21,9 @@ DEMO_USERS = [
     ("clerk3", "clerk", "窗口人员三", "C0003"),
     ("clerk4", "clerk", "窗口人员四", "C0004"),
 ]
+# The demo clerks' home windows: each is qualified for the services of that window's
+# departments plus 综合受理 (hall/skills.py), which balanced calling uses.
+DEMO_HOME = {"clerk1": 1, "clerk2": 4, "clerk3": 7, "clerk4": 12}
 
 
 def make_app(args, **overrides):
@@ -65,7 +68,25 @@ def cmd_user_add(args) -> int:
         staff_no=args.staff_no or "",
         now=hall.clock.now(),
     )
+    if args.skills:
+        from .skills import set_skills
+
+        set_skills(hall.store, args.name, _codes(args.skills))
     print(f"user {args.name} ({args.role}) added")
+    return 0
+
+
+def _codes(text: str) -> list[str]:
+    return [c.strip() for c in (text or "").split(",") if c.strip()]
+
+
+def cmd_user_skills(args) -> int:
+    """业务资质: the services a clerk is qualified for (balanced calling)."""
+    from .skills import set_skills
+
+    hall = make_app(args).extensions["hall"]
+    skills = set_skills(hall.store, args.name, _codes(args.codes))
+    print(f"user {args.name} skills: {', '.join(skills) or '(none)'}")
     return 0
 
 
@@ -216,6 +237,7 @@ def cmd_demo(args) -> int:
                 now=hall.clock.now(),
             )
         print(f"  {username:<11} {role:<11} {password}")
+    _demo_skills(hall)
     for face in hall.faces:
         if face.demo is not None:
             resolve(face.demo)(hall)
@@ -228,6 +250,15 @@ def cmd_demo(args) -> int:
     )
     serve(app, host, port, args.threads or server["threads"])
     return 0
+
+
+def _demo_skills(hall) -> None:
+    from .skills import department_skills, set_skills
+
+    for username, window in DEMO_HOME.items():
+        skills = department_skills(hall.cfg, window)
+        if skills:
+            set_skills(hall.store, username, skills)
 
 
 def _reachable_host(host: str) -> str:
@@ -267,6 +298,13 @@ def build_parser(commands=()) -> argparse.ArgumentParser:
     add.add_argument("--windows", help="comma-separated window numbers a clerk may use")
     add.add_argument("--display-name")
     add.add_argument("--staff-no")
+    add.add_argument("--skills", help="comma-separated service codes the clerk is qualified for")
+    sk = usub.add_parser("skills", help="set the services a clerk is qualified for")
+    sk.add_argument("name")
+    sk.add_argument("codes", help="comma-separated service codes ('' clears)")
+    from .voicecli import configure as voice_configure
+
+    voice_configure(sub.add_parser("voice", help="voice packs: check one, build the default"))
     for command in commands:
         resolve(command.configure)(sub.add_parser(command.name, help=command.help))
     return p
@@ -288,7 +326,12 @@ def _face_packages(argv) -> tuple[str, ...]:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {c.name: c for face in declarations(_face_packages(argv)) for c in face.commands}
+    # The commands of the optional faces are there too (e.g. `county-demo` from a hall
+    # whose config does not install the county face); each says so when its face is
+    # needed and not installed.
+    packages = _face_packages(argv)
+    packages += tuple(p for p in OPTIONAL if p not in packages)
+    commands = {c.name: c for face in declarations(packages) for c in face.commands}
     args = build_parser(commands.values()).parse_args(argv)
     handlers = {
         "init": cmd_init,
@@ -300,7 +343,13 @@ def main(argv=None) -> int:
     }
     try:
         if args.command == "user":
+            if args.user_command == "skills":
+                return cmd_user_skills(args)
             return cmd_user_add(args)
+        if args.command == "voice":
+            from .voicecli import run as voice_run
+
+            return voice_run(args)
         if args.command == "settings":
             from .settings import markdown, write_readme
 

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from . import settings as S
 
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+QUEUE_POLICIES = ("configured", "balanced")
 
 
 class ConfigError(ValueError):
@@ -45,6 +46,14 @@ class HallConfig:
         if name in sections:
             return sections[name]
         raise AttributeError(name)
+
+    @property
+    def journeys(self) -> list[dict[str, Any]]:
+        """[[journeys]]: 一件事, one ticket through several services in order."""
+        return self.arrays.get("journeys", [])
+
+    def journey(self, code: str) -> dict[str, Any] | None:
+        return next((j for j in self.journeys if j["code"] == code), None)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -261,6 +270,11 @@ def validate(cfg: HallConfig) -> None:
         overlap = set(win["services"]) & set(win["secondary"])
         if overlap:
             raise ConfigError(f"windows[{i}].secondary: {sorted(overlap)} already primary")
+    _validate_journeys(cfg, codes)
+    if cfg.queue["policy"] not in QUEUE_POLICIES:
+        raise ConfigError(
+            f"queue.policy: {cfg.queue['policy']!r} must be one of {list(QUEUE_POLICIES)}"
+        )
     hours = cfg.hours
     for day in hours["days"]:
         if day not in DAY_NAMES:
@@ -269,7 +283,7 @@ def validate(cfg: HallConfig) -> None:
         raise ConfigError("hours.close: must be after hours.open")
     hours["holidays"] = [_parse_date(d, "hours.holidays").isoformat() for d in hours["holidays"]]
     hours["workdays"] = [_parse_date(d, "hours.workdays").isoformat() for d in hours["workdays"]]
-    for key in ("requeue_limit", "estimate_sample"):
+    for key in ("requeue_limit", "estimate_sample", "priority_ratio", "park_limit"):
         if cfg.queue[key] < 0:
             raise ConfigError(f"queue.{key}: must not be negative")
     for key in ("socket_limit", "socket_limit_per_address", "socket_idle_seconds"):
@@ -290,3 +304,24 @@ def validate(cfg: HallConfig) -> None:
         raise ConfigError("privacy.retention_days: at least 31 days")
     if cfg.security["ticket_rate_limit_per_minute"] < 0:
         raise ConfigError("security.ticket_rate_limit_per_minute: must not be negative")
+
+
+def _validate_journeys(cfg: HallConfig, services: set[str]) -> None:
+    seen: set[str] = set()
+    for i, j in enumerate(cfg.journeys):
+        code = j["code"]
+        if not isinstance(code, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,16}", code):
+            raise ConfigError(f"journeys[{i}].code: {code!r} must be 1-16 letters/digits")
+        if code in seen or code in services:
+            raise ConfigError(f"journeys[{i}].code: {code!r} is already a journey or service")
+        seen.add(code)
+        if not isinstance(j["name"], str) or not j["name"].strip():
+            raise ConfigError(f"journeys[{i}].name: must be a non-empty string")
+        steps = j["steps"]
+        if not isinstance(steps, list) or len(steps) < 2:
+            raise ConfigError(f"journeys[{i}].steps: a journey needs at least two steps")
+        for step in steps:
+            if step not in services:
+                raise ConfigError(f"journeys[{i}].steps: unknown service code {step!r}")
+        if j["prefix"] and not re.fullmatch(r"[A-Z]", str(j["prefix"])):
+            raise ConfigError(f"journeys[{i}].prefix: {j['prefix']!r} must be one letter A-Z")

@@ -28,7 +28,7 @@ reader takes the newest one, if it is at most STALE_SECONDS old (allow_stale).
 
 The forecast is computed once per state of the queue (database file, day, the queue
 version that triggers bump at every change but a plain walk-in issue (schema.
-m012_queue_counts), queue.estimate_sample) and reused for FORECAST_TTL seconds of clock
+m014_queue_counts), queue.estimate_sample) and reused for FORECAST_TTL seconds of clock
 time by every ticket and service that asks: /api/services, a list of 500 tickets and the
 kiosk's answer cost one forecast, not one per ticket, and issuing a walk-in number does
 not recompute it (unless a window takes its service before another one, secondary there:
@@ -57,6 +57,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from . import calling
 from .clock import from_iso, to_iso
 
 SECONDARY_SHARE = 0.25
@@ -219,32 +220,32 @@ def allow_stale(db) -> None:
         _stale_ok.add(path)
 
 
-def forecast(db, now: datetime, day: str, sample: int) -> Forecast:
+def forecast(db, now: datetime, day: str, sample: int, policy: str = "configured") -> Forecast:
     """The queue's forecast for this state, computed once and shared."""
     key = _state_key(db, day)
     if key is None:
-        return _compute(db, now, day, sample)
-    full = (*key, sample)
+        return _compute(db, now, day, sample, policy)
+    full = (*key, sample, policy)
     hit = _fresh(full, now)
     if hit is not None:
         return hit
     if key[0] in _stale_ok:
-        newest = _latest.get((key[0], day, sample))
+        newest = _latest.get((key[0], day, sample, policy))
         if newest is not None and 0 <= (now - newest.now).total_seconds() <= STALE_SECONDS:
             return newest
-    return _make(db, full, now, day, sample)
+    return _make(db, full, now, day, sample, policy)
 
 
-def refresh(db, now: datetime, day: str, sample: int) -> None:
+def refresh(db, now: datetime, day: str, sample: int, policy: str = "configured") -> None:
     """Make the forecast of the queue as it is now, unless it exists (the push thread,
     after a batch; at most every REFRESH_SECONDS)."""
     if time.monotonic() - _refreshed["at"] < REFRESH_SECONDS:
         return
     key = _state_key(db, day)
-    if key is None or _fresh((*key, sample), now) is not None:
+    if key is None or _fresh((*key, sample, policy), now) is not None:
         return
     _refreshed["at"] = time.monotonic()
-    _make(db, (*key, sample), now, day, sample)
+    _make(db, (*key, sample, policy), now, day, sample, policy)
 
 
 def _fresh(full: tuple, now: datetime) -> Forecast | None:
@@ -255,18 +256,18 @@ def _fresh(full: tuple, now: datetime) -> Forecast | None:
     return None
 
 
-def _make(db, full: tuple, now: datetime, day: str, sample: int) -> Forecast:
+def _make(db, full: tuple, now: datetime, day: str, sample: int, policy: str) -> Forecast:
     with _compute_lock:
         hit = _fresh(full, now)  # made meanwhile by the thread this one waited for
         if hit is not None:
             return hit
-        fc = _compute(db, now, day, sample)
+        fc = _compute(db, now, day, sample, policy)
         with _cache_lock:
             _cache[full] = fc
             _cache.move_to_end(full)
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
-            _latest[(full[0], day, sample)] = fc
+            _latest[(full[0], day, sample, policy)] = fc
     return fc
 
 
@@ -282,7 +283,7 @@ def _minutes_between(later: datetime, earlier: datetime) -> float:
     return (later - earlier).total_seconds() / 60
 
 
-def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
+def _compute(db, now: datetime, day: str, sample: int, policy: str = "configured") -> Forecast:
     services = {s["code"]: s for s in db.query("SELECT * FROM services")}
     minutes = {code: handling_minutes(db, s, now, sample) for code, s in services.items()}
     windows = {w["number"]: w for w in db.query("SELECT * FROM windows WHERE active = 1")}
@@ -290,6 +291,14 @@ def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
     for r in db.query("SELECT window, service, tier FROM window_services"):
         if r["window"] in tiers:
             tiers[r["window"]][r["service"]] = r["tier"]
+    balanced = policy == "balanced"
+    if balanced:
+        # A service the clerk is qualified for counts as one of the window's own; its
+        # tickets compete by wait relative to the target (hall/calling.py).
+        for n in tiers:
+            for code in calling.clerk_skills(db, n):
+                if code in services:
+                    tiers[n][code] = 1
 
     # When each window can next take a ticket (minutes from now).
     working = {n: w for n, w in windows.items() if w["state"] in ("open", "paused")}
@@ -314,6 +323,7 @@ def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
         residual = m * _residual_share(elapsed / m if m else 1.0)
         free_at[n] = max(free_at[n], residual)
 
+    targets = {code: max(s["target_wait_minutes"] or 0, 1) for code, s in services.items()}
     waiting = list(
         db.query(
             "SELECT id, service, priority, lane, queued_at, target_window FROM tickets "
@@ -343,9 +353,14 @@ def _compute(db, now: datetime, day: str, sample: int) -> Forecast:
                 cls = 1
             else:
                 cls = 2 if tiers[n][t["service"]] == 1 else 3
-            mine.append((cls, t["lane"], t["queued_at"], t["id"], t["service"]))
+            if balanced and cls >= 2:
+                # the engine's order as it stands now: the longest relative wait first
+                rel = _minutes_between(now, from_iso(t["queued_at"])) / targets[t["service"]]
+                mine.append((cls, -rel, t["queued_at"], t["id"], t["service"]))
+            else:
+                mine.append((cls, t["lane"], t["queued_at"], t["id"], t["service"]))
         for code, tier in tiers[n].items():  # phantoms: a new walk-in ticket of each service
-            mine.append((2 if tier == 1 else 3, 2, late, _PHANTOM_ID, code))
+            mine.append((2 if tier == 1 else 3, 0.0 if balanced else 2, late, _PHANTOM_ID, code))
         mine.sort()
         queues[n] = mine
 
@@ -440,13 +455,15 @@ def _arrival_rates(db, now: datetime, day: str) -> dict[str, float]:
     }
 
 
-def eta(db, service: dict, ahead: int, now: datetime, day: str, sample: int) -> int:
+def eta(
+    db, service: dict, ahead: int, now: datetime, day: str, sample: int, policy="configured"
+) -> int:
     """Minutes until the ticket with `ahead` tickets of its service before it is called.
 
     ahead == the number waiting means a ticket issued now (the kiosk's estimate).
     """
     code = service["code"]
-    fc = forecast(db, now, day, sample)
+    fc = forecast(db, now, day, sample, policy)
     shift = _minutes_between(now, fc.now)  # the forecast may be a few seconds old
     picks = fc.picks.get(code, [])
     ahead = max(int(ahead), 0)

@@ -46,6 +46,7 @@ class TicketIssued(TicketEvent):
 class TicketCalled(TicketEvent):
     NAME = "called"
     recall: bool = False
+    chosen: bool = False  # the clerk called this ticket by choice, out of order (logged)
 
 
 @dataclass(frozen=True)
@@ -74,11 +75,45 @@ class TicketCancelled(TicketEvent):
 
 
 @dataclass(frozen=True)
+class TicketArrived(TicketEvent):
+    """A ticket issued away from the hall (线上取号, callable only after arrival) checked
+    in: call-next may call it from now on."""
+
+    NAME = "arrived"
+
+
+@dataclass(frozen=True)
 class TicketTransferred(TicketEvent):
     NAME = "transferred"
     to_service: str | None = None
     to_window: int | None = None
     note: str = ""
+
+
+@dataclass(frozen=True)
+class TicketParked(TicketEvent):
+    """挂起: set aside at its window (the citizen fetches a paper); the window calls on."""
+
+    NAME = "parked"
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class TicketResumed(TicketEvent):
+    """A parked ticket taken up again at its window (serving)."""
+
+    NAME = "resumed"
+
+
+@dataclass(frozen=True)
+class TicketAdvanced(TicketEvent):
+    """一件事: a journey step done; the same number waits for the next step's service
+    (`service` is the new one, `from_service` the step just finished)."""
+
+    NAME = "advanced"
+    from_service: str = ""
+    step: int = 0  # index of the new step
+    steps: int = 0  # number of steps in the journey
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,14 @@ log = logging.getLogger(__name__)
 
 #: The faces a hall runs, in the order they are set up. A test may add its own faces
 #: through create_app({"FACES": [...]}).
-INSTALLED = ("kiosk", "display", "counter", "supervisor", "appointments")
+INSTALLED = ("kiosk", "display", "counter", "supervisor", "appointments", "citizen")
+
+#: Faces that ship with the hall but run only where a hall's config names them in
+#: `[hall] faces` (their settings are documented with the rest). `county` (the county
+#: network: shipping to a county centre, the centre's pages, the catalogue, village
+#: points, the provincial 好差评 adapter) is one: a hall outside a county network
+#: needs none of its tables, routes or background threads (docs/county.md).
+OPTIONAL = ("county",)
 
 Ref = str | Callable[..., Any]  # "module:attribute", or the object itself
 

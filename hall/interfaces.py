@@ -31,3 +31,84 @@ class Printers(Protocol):
     def statuses(self) -> list[dict]: ...
 
     def label(self, name: str) -> str: ...
+
+
+PAGE_ADDONS = "page_addons"
+
+
+@runtime_checkable
+class PageAddons(Protocol):
+    """What a face adds to another face's page (provided by the citizen face: the
+    kiosk's 长者模式 button and ID-card script, the guide desk's 呼叫帮办 alerts).
+
+    for_page(page, **context) -> {"scripts": [url], "styles": [url], "buttons": [
+    {"label", "href", "id", "cls", "method": "get" | "post", "fields": {name: value}}],
+    "data": {name: value}} for the page named: "kiosk" (context: kiosk, mode, ticket
+    token when a ticket is shown) or "guide". The page renders buttons in its own place,
+    data as data-* attributes of its body, and loads the scripts after its own."""
+
+    def for_page(self, page: str, **context) -> dict: ...
+
+
+BOOKINGS = "bookings"
+
+
+@runtime_checkable
+class Bookings(Protocol):
+    """Appointments (provided by the appointments face), as the staffing planner needs
+    them.
+
+    booked(day): {(service code, hour of day): bookings not cancelled} for a date.
+    capacities(day): {service: {slot "HH:MM": capacity}} set for that date (slots not
+    named keep appointments.slot_capacity).
+    set_capacities(day, {service: {slot: capacity}}, actor): replace that date's
+    capacities of the services named (one transaction, audited); returns capacities(day).
+    slot_minutes, default_capacity: the slot length and appointments.slot_capacity."""
+
+    slot_minutes: int
+    default_capacity: int
+
+    def booked(self, day) -> dict: ...
+
+    def capacities(self, day) -> dict: ...
+
+    def set_capacities(self, day, capacities: dict, actor) -> dict: ...
+
+
+#: The county's catalogue of matters (事项清单), provided by the county face.
+MATTERS = "matters"
+
+
+@runtime_checkable
+class Matters(Protocol):
+    """Catalogue matters as this hall sees them (docs/county.md). A matter is a dict:
+    {code (事项编码), name, department, levels, materials (申请材料, list of texts),
+    legal_days, promised_days (法定/承诺时限, working days), fees, version}.
+
+    offered(service): the matters the hall offers under a service code, in its order;
+    find(service, value): the offered matter a kiosk's choice names (code or name);
+    get(code): one matter or None; of_ticket(ticket_id): the matter handled for a
+    ticket (with "case_no", the 办件编号, when the clerk gave one) or None."""
+
+    def offered(self, service: str) -> list[dict]: ...
+
+    def find(self, service: str, value: str | None) -> dict | None: ...
+
+    def get(self, code: str | None) -> dict | None: ...
+
+    def of_ticket(self, ticket_id: int) -> dict | None: ...
+
+
+#: A site's link to its county centre, provided by the county face.
+COUNTY_LINK = "county_link"
+
+
+@runtime_checkable
+class CountyLink(Protocol):
+    """status(): None when the hall ships to no centre, else {state (online | offline |
+    refused | starting), state_name, since, backlog (records not yet acknowledged),
+    last_shipped_at, last_error, retry_in_seconds, site_id, centre_url}. The face
+    publishes a `county_link` event when the state, the backlog's emptiness or the
+    error changes."""
+
+    def status(self) -> dict | None: ...

@@ -53,13 +53,29 @@ def issue(
     priority: bool = False,
     priority_reason: str = "",
     source: str | None = None,
+    within=None,
+    arrived: bool = True,
+    journey: str | None = None,
 ) -> tuple[dict, dict]:
-    """Issue a number: (the ticket row, the answer with its token and the hooks' fields)."""
+    """Issue a number: (the ticket row, the answer with its token and the hooks' fields).
+
+    within(db, ticket), if given, runs inside the issue's transaction after the client's
+    count: a face's own check (the citizen face's per-person limit by ID card, one open
+    remote ticket per phone) that refuses by raising, so nothing is kept. arrived=False
+    issues a ticket that waits in place but is not called until it checks in
+    (engine.arrive)."""
     check_kiosk(hall, kiosk)
     check_rate(hall, actor, address)
     source = source or ("staff" if actor else "kiosk")
     counted = _counted_client(hall, actor, address)
     seen: dict = {}
+
+    def checks(db, t):
+        if counted:
+            seen.update(_count_client(hall, db, t, address))
+        if within is not None:
+            within(db, t)
+
     ticket = hall.engine.issue(
         service,
         priority=priority,
@@ -67,9 +83,9 @@ def issue(
         actor=actor,
         source=source,
         kiosk=kiosk,
-        within=(lambda db, t: seen.update(_count_client(hall, db, t, address)))
-        if counted
-        else None,
+        within=checks if counted or within is not None else None,
+        arrived=arrived,
+        journey=journey,
     )
     if seen.get("unusual"):
         hall.bus.publish(seen["unusual"])

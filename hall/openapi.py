@@ -25,6 +25,7 @@ from .apispec import (
     DATE,
     DATETIME,
     MANAGERS,
+    MAX_ID,
     P_TICKET_ID,
     P_TOKEN,
     P_WINDOW,
@@ -79,6 +80,24 @@ SCHEMAS: dict = {
             "priority_reason": string(nullable=True, description="staff views only"),
             "source": string(description="staff views only"),
             "clerk": string(nullable=True, description="staff views only"),
+            "journey": obj(
+                {
+                    "code": string(),
+                    "name": string(),
+                    "step": integer(0, description="index of the current step"),
+                    "steps": array(
+                        obj(
+                            {
+                                "service": string(),
+                                "name": string(),
+                                "state": enum(["done", "current", "todo"]),
+                            }
+                        )
+                    ),
+                },
+                nullable=True,
+                description="一件事: the journey and its steps; null for an ordinary ticket",
+            ),
         },
         required=["id", "number", "service", "status", "priority", "window", "eta_minutes"],
     ),
@@ -170,6 +189,20 @@ BODIES: dict = {
     "Login": body({"username": text(64), "password": text(256)}, required=["username", "password"]),
     "Empty": body({}, description="no fields; an empty body is fine"),
     "Cancel": body({"reason": text(200)}),
+    "Finish": body(
+        {
+            "case_no": text(64, description="办件编号, typed or scanned at 办结 (optional)"),
+            "matter": text(64, description="事项编码 of the catalogue matter handled (optional)"),
+        }
+    ),
+    "Park": body({"reason": text(200, description="why it is set aside (logged)")}),
+    "CallTicket": body(
+        {
+            "ticket": integer(1, MAX_ID, description="a waiting ticket this window may serve"),
+            "reason": text(200, blank=False, description="why out of order (logged, audited)"),
+        },
+        required=["ticket", "reason"],
+    ),
     "Transfer": {
         **body(
             {
@@ -186,7 +219,8 @@ BODIES: dict = {
 }
 
 ISSUE_FIELDS = {
-    "service": text(32, description="service code"),
+    "service": text(32, description="service code (or journey)"),
+    "journey": text(32, description="一件事: a journey code of GET /api/journeys"),
     "priority": boolean(description="绿色通道: staff only, needs priority_reason"),
     "priority_reason": text(200),
     "kiosk": values(
@@ -209,8 +243,10 @@ def issue_body(options: list[IssueOption]) -> dict:
             schema["description"] = o.help
         props[o.name] = schema
     return {
-        **body(props, required=["service"]),
-        "description": "priority: true needs a priority_reason (and a staff session)",
+        **body(props),
+        "description": "exactly one of service and journey; priority: true needs a "
+        "priority_reason (and a staff session)",
+        "oneOf": [{"required": ["service"]}, {"required": ["journey"]}],
         "anyOf": [
             obj({"priority": boolean(enum=[False])}),
             obj({"priority_reason": text(200, blank=False)}, required=["priority_reason"]),
@@ -260,6 +296,16 @@ def _core_paths() -> dict:
         ),
     )
     add(
+        "/api/journeys",
+        "get",
+        op(
+            "一件事: the journeys a number can be taken for",
+            json_response(
+                array(obj({"code": string(), "name": string(), "steps": array(string())}))
+            ),
+        ),
+    )
+    add(
         "/api/tickets/{token}",
         "get",
         op("A ticket by its token (the holder)", ticket, params=[P_TOKEN], errors=(404,)),
@@ -269,9 +315,11 @@ def _core_paths() -> dict:
         ("start", "开始办理: called -> serving", "Empty"),
         ("no-show", "过号", "Empty"),
         ("requeue", "重新排队 a no-show", "Empty"),
-        ("finish", "办结", "Empty"),
+        ("finish", "办结 (with the case number, optional)", "Finish"),
         ("cancel", "Cancel a ticket", "Cancel"),
         ("transfer", "转办/转窗: to a service or a window", "Transfer"),
+        ("park", "挂起: set the ticket in hand aside at its window", "Park"),
+        ("resume", "恢复 a parked ticket at its window (serving)", "Empty"),
     ):
         add(
             f"/api/tickets/{{ticket_id}}/{action}",
@@ -333,6 +381,12 @@ def _core_paths() -> dict:
             json_response(
                 obj({"ticket": {**ref("Ticket"), "nullable": True}}, required=["ticket"])
             ),
+        ),
+        (
+            "call",
+            "选号叫号: call a chosen waiting ticket, with a reason",
+            "CallTicket",
+            json_response(obj({"ticket": ref("Ticket")}, required=["ticket"])),
         ),
     ):
         add(

@@ -91,11 +91,15 @@ _CHARS = """
 价:jia4 资:zi1 职:zhi2 称:cheng1 学:xue2 历:li4 认:ren4 港:gang3 澳:ao4 侨:qiao2 族:zu2
 宗:zong1 养:yang3 失:shi1 伤:shang1 险:xian3 障:zhang4 低:di1 贫:pin2 困:kun4 救:jiu4
 字:zi4 宜:yi2
+信:xin4 击:ji1 刷:shua1 呼:hu1 回:hui2 多:duo1 式:shi4 择:ze2 按:an4 提:ti2 更:geng4
+模:mo2 短:duan3 者:zhe3 读:du2 走:zou3 返:fan3 选:xuan3 醒:xing3 需:xu1 面:mian4
+页:ye4 首:shou3
 """
 
 # Multi-character words whose reading differs from the per-character default
 # (polyphones and 一/不 tone sandhi).  Matched longest first.
 _PHRASES: dict[str, str] = {
+    "长者": "zhang3 zhe3",
     "重复": "chong2 fu4",
     "重新": "chong2 xin1",
     "银行": "yin2 hang2",

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import json
 
-from . import estimate
+from . import calling, estimate
 from .clock import from_iso
+from .journeys import journey_steps
 
-# The call-next order of a window, in one place (README "Queue rules"): tickets
-# transferred to this window, then priority (绿色通道) tickets of its services, then its
-# primary services, then its secondary ones; inside each, the lane (0 transferred to the
-# service's head, 1 checked-in appointment, 2 walk-in), then the longest waiting.
-NEXT_FOR_WINDOW = (
-    "SELECT t.*, ws.tier AS tier FROM tickets t LEFT JOIN window_services ws "
-    "ON ws.window = :w AND ws.service = t.service "
-    "WHERE t.status = 'waiting' AND t.day = :day AND (t.target_window = :w OR "
-    "(t.target_window IS NULL AND ws.tier IS NOT NULL)) "
-    "ORDER BY CASE WHEN t.target_window = :w THEN 0 WHEN t.priority = 1 THEN 1 "
-    "WHEN ws.tier = 1 THEN 2 ELSE 3 END, t.lane, t.queued_at, t.id LIMIT :limit"
-)
+# The call-next order of a window lives in hall/calling.py (the configured order as SQL,
+# NEXT_FOR_WINDOW, the balanced policy and the priority ratio); Reader.next_for_window
+# is its one entry point for the engine and the faces.
+NEXT_FOR_WINDOW = calling.NEXT_FOR_WINDOW
 
 
 class Reader:
@@ -58,9 +51,7 @@ class Reader:
 
     def next_for_window(self, db, window: int, limit: int, day: str | None = None) -> list[dict]:
         """The waiting tickets window `window` would call next, in call-next order."""
-        return list(
-            db.query(NEXT_FOR_WINDOW, {"w": window, "day": day or self.today(), "limit": limit})
-        )
+        return calling.next_for_window(self, db, window, limit, day or self.today())
 
     def current_ticket(self, db, window: int) -> dict | None:
         rows = list(
@@ -76,7 +67,7 @@ class Reader:
     def waiting_counts(self, db, day: str | None = None) -> dict[str, int]:
         day = day or self.today()
         counts = {s["code"]: 0 for s in self.services(db, active_only=False)}
-        # kept up to date by triggers as tickets move (schema.m012_queue_counts)
+        # kept up to date by triggers as tickets move (schema.m014_queue_counts)
         for r in db.query("SELECT service, n FROM waiting_counts WHERE day = ?", [day]):
             counts[r["service"]] = r["n"]
         return counts
@@ -84,14 +75,33 @@ class Reader:
     def issued_today(self, db, code: str, day: str) -> int:
         """Numbers handed out for a service today (its daily_quota counts these).
 
-        A ticket counts for the service it was issued for: a transfer (转办) neither frees
-        a number of the old service nor uses one of the new (the first transfer's
-        from_service is the service it was issued for).
+        A ticket counts for the service it was issued for: a transfer (转办) or a journey's
+        next step neither frees a number of the old service nor uses one of the new (the
+        first transfer's or step's from_service is the service it was issued for).
         """
-        row = db.execute(  # kept up to date by a trigger (schema.m012_queue_counts)
+        row = db.execute(  # kept up to date by a trigger (schema.m014_queue_counts)
             "SELECT n FROM issued_counts WHERE day = ? AND service = ?", [day, code]
         ).fetchone()
         return row[0] if row else 0
+
+    def queue_entries(self, db, lo: str, hi: str) -> list[dict]:
+        """Every entry into a service's queue with lo <= at < hi (UTC ISO): a ticket's
+        issue (for the service it was issued for), a transfer to a service, a journey's
+        next step. {at, service, source, kind}: the demand the staffing planner learns."""
+        return list(
+            db.query(
+                "SELECT e.at, e.kind, t.source, CASE WHEN e.kind = 'issued' THEN COALESCE("
+                "(SELECT json_extract(x.details, '$.from_service') FROM ticket_events x "
+                "WHERE x.ticket_id = t.id AND x.kind IN ('transferred', 'advanced') "
+                "ORDER BY x.id LIMIT 1), t.service) "
+                "ELSE json_extract(e.details, '$.to_service') END AS service "
+                "FROM ticket_events e JOIN tickets t ON t.id = e.ticket_id "
+                "WHERE e.at >= ? AND e.at < ? AND (e.kind = 'issued' OR (e.kind IN "
+                "('transferred', 'advanced') AND json_extract(e.details, '$.to_service') "
+                "IS NOT NULL)) ORDER BY e.id",
+                [lo, hi],
+            )
+        )
 
     def ahead_of(self, db, ticket: dict) -> int:
         """Waiting tickets of the same service that will be called before this one."""
@@ -133,8 +143,15 @@ class Reader:
 
     def eta(self, db, service: dict, ahead: int, day: str | None = None) -> int:
         day = day or self.today()
+        queue = self.cfg.queue
         return estimate.eta(
-            db, service, ahead, self.clock.now(), day, self.cfg.queue["estimate_sample"]
+            db,
+            service,
+            ahead,
+            self.clock.now(),
+            day,
+            queue["estimate_sample"],
+            queue["policy"],
         )
 
     def service_json(self, db, service: dict, counts: dict | None = None) -> dict:
@@ -207,6 +224,7 @@ class Reader:
             "requeues": t["requeues"],
             "day": t["day"],
         }
+        out["journey"] = self.journey_json(db, t)
         rating = list(db.query("SELECT score FROM ratings WHERE ticket_id = ?", [t["id"]]))
         out["rated"] = bool(rating and rating[0]["score"] is not None)
         if staff:
@@ -227,6 +245,40 @@ class Reader:
             ).fetchone()
             is not None
         )
+
+    def journey_json(self, db, t: dict) -> dict | None:
+        """一件事: the journey of a ticket and where it is ({code, name, step, steps:
+        [{service, name, state: done | current | todo}]}); None for an ordinary ticket."""
+        steps = journey_steps(t)
+        if not steps:
+            return None
+        plan = self.cfg.journey(t["journey"])
+        step = t["step"] or 0
+        finished = t["status"] in ("done", "cancelled")
+        names = {s["code"]: s["name"] for s in self.services(db, active_only=False)}
+        return {
+            "code": t["journey"],
+            "name": plan["name"] if plan else t["journey"],
+            "step": step,
+            "steps": [
+                {
+                    "service": code,
+                    "name": names.get(code, code),
+                    "state": "done"
+                    if i < step or (finished and t["status"] == "done")
+                    else ("current" if i == step and not finished else "todo"),
+                }
+                for i, code in enumerate(steps)
+            ],
+        }
+
+    def journeys(self) -> list[dict]:
+        """The journeys a citizen can take a number for ([[journeys]], active ones)."""
+        return [
+            {"code": j["code"], "name": j["name"], "steps": list(j["steps"])}
+            for j in self.cfg.journeys
+            if j["active"]
+        ]
 
     def recent_calls(
         self, db, limit: int = 10, day: str | None = None, services: list[str] | None = None

@@ -289,7 +289,10 @@ class Broadcaster:
                 estimate.allow_stale(db)
                 self._stale_allowed = True
             read = hall.engine.read
-            estimate.refresh(db, hall.clock.now(), read.today(), hall.cfg.queue["estimate_sample"])
+            queue = hall.cfg.queue
+            estimate.refresh(
+                db, hall.clock.now(), read.today(), queue["estimate_sample"], queue["policy"]
+            )
         except Exception:  # a forecast is never worth stopping the screens' updates
             log.exception("making the wait forecast failed")
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from .background import Periodic
 from .clock import to_iso
 from .config import parse_hhmm
 
@@ -52,18 +52,19 @@ def default_jobs(cfg) -> list[Job]:
     ]
 
 
-class Scheduler:
+class Scheduler(Periodic):
     TICK = 30.0  # seconds between looks at the clock (a daily job may start that late)
 
     def __init__(self, hall, jobs: list[Job]):
         self._hall = weakref.ref(hall)
         self.jobs = [j for j in jobs if j.at]
         self._done: set[tuple[str, str]] = set()  # (job, day) known done
-        self._lock = threading.Lock()
         self._run_lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
+        super().__init__("hall-scheduler", self.TICK if self.jobs else 0, self._round)
+
+    def _round(self) -> bool:
+        self.run_due()
+        return self._hall() is not None  # the hall is gone: the thread ends
 
     # --- the work -------------------------------------------------------------------
     def due(self, hall) -> list[tuple[Job, str]]:
@@ -113,53 +114,11 @@ class Scheduler:
             ran.append(job.name)
         return ran
 
-    # --- the thread -----------------------------------------------------------------
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
-
-    def ensure_running(self) -> None:
-        if self.running or not self.jobs:
-            return
-        with self._lock:
-            if self.running:
-                return
-            self._stop = threading.Event()
-            self._pid = os.getpid()
-            self._thread = threading.Thread(target=self._run, name="hall-scheduler", daemon=True)
-            self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        self._thread = None
-
-    def _run(self) -> None:
-        stop = self._stop
-        while not stop.is_set():
-            try:
-                self.run_due()
-            except Exception:
-                log.exception("scheduler round failed")
-            if self._hall() is None:
-                return
-            stop.wait(self.TICK)
-
 
 def install(app, hall) -> Scheduler:
     """The app's scheduler (app.extensions["hall_scheduler"]), started at the first
     request of the serving process when enabled."""
     scheduler = Scheduler(hall, default_jobs(hall.cfg))
     app.extensions["hall_scheduler"] = scheduler
-    enabled = app.config.get("HALL_SCHEDULER")
-    if enabled is None:
-        enabled = not app.testing
-    if enabled:
-
-        @app.before_request
-        def _start_scheduler():
-            scheduler.ensure_running()
-
+    scheduler.start_with(app, "HALL_SCHEDULER")
     return scheduler

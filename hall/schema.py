@@ -222,7 +222,25 @@ def m011_ops(db):
     db["login_failures"].create_index(["username", "at"])
 
 
-def m012_queue_counts(db):
+def m012_ticket_arrived(db):
+    """Tickets taken away from the hall (线上取号) may have to check in before they are
+    called: arrived = 0 until then (every other ticket is issued arrived)."""
+    db["tickets"].add_column("arrived", int, not_null_default=1)
+
+
+def m013_flow(db):
+    """Clerk skills, parked (挂起) tickets and 一件事 journeys (docs/flow.md)."""
+    # JSON list of service codes a clerk is qualified for beyond the window's own.
+    db["users"].add_column("skills", str, not_null_default="[]")
+    # A journey ticket carries its own plan (the steps as issued), so a later config
+    # change cannot re-route a ticket already in the hall.
+    db["tickets"].add_column("journey", str)
+    db["tickets"].add_column("journey_steps", str)  # JSON list of service codes
+    db["tickets"].add_column("step", int, not_null_default=0)  # index into journey_steps
+    db["tickets"].add_column("parked_at", str)
+
+
+def m014_queue_counts(db):
     """Figures kept up to date as tickets move, so that a request costs the same with
     2,000 tickets waiting as with none (issue 13): the waiting count per day and service,
     the numbers issued per day and service (daily_quota counts them: the service a ticket
@@ -254,7 +272,8 @@ def m012_queue_counts(db):
     db.execute(
         "INSERT INTO issued_counts (day, service, n) SELECT t.day, COALESCE((SELECT "
         "json_extract(e.details, '$.from_service') FROM ticket_events e WHERE e.ticket_id = "
-        "t.id AND e.kind = 'transferred' ORDER BY e.id LIMIT 1), t.service) AS s, COUNT(*) "
+        "t.id AND e.kind IN ('transferred', 'advanced') ORDER BY e.id LIMIT 1), t.service) AS s, "
+        "COUNT(*) "
         "FROM tickets t WHERE t.source != 'transfer' GROUP BY t.day, s"
     )
 
@@ -308,11 +327,16 @@ def m012_queue_counts(db):
     )
     db.execute(
         "CREATE TRIGGER queue_version_ticket_update AFTER UPDATE OF status, service, day, "
-        "priority, lane, queued_at, target_window, window, last_called_at, finished_at "
+        "priority, lane, queued_at, target_window, window, last_called_at, finished_at, "
+        "arrived, parked_at, step, journey_steps "
         f"ON tickets BEGIN {bump} END"
     )
     db.execute(
         f"CREATE TRIGGER queue_version_ticket_delete AFTER DELETE ON tickets BEGIN {bump} END"
+    )
+    # Clerk skills: under queue.policy = "balanced" a window takes those services too.
+    db.execute(
+        f"CREATE TRIGGER queue_version_user_skills AFTER UPDATE OF skills ON users BEGIN {bump} END"
     )
     for table in ("windows", "window_services", "services"):
         for op in ("INSERT", "UPDATE", "DELETE"):
@@ -329,4 +353,11 @@ def m012_queue_counts(db):
 
 
 #: The core's migrations, in order (hall.db.migrate adds the faces' after them).
-CORE_MIGRATIONS = (m001_core, m010_client_tickets, m011_ops, m012_queue_counts)
+CORE_MIGRATIONS = (
+    m001_core,
+    m010_client_tickets,
+    m011_ops,
+    m012_ticket_arrived,
+    m013_flow,
+    m014_queue_counts,
+)

@@ -96,6 +96,33 @@ SETTINGS: list[Setting] = [
         20,
         "Recent finished tickets used for the handling-time estimate.",
     ),
+    _s(
+        "queue",
+        "policy",
+        "configured",
+        "Calling policy: configured (each window its primary services, then its secondary "
+        "ones) | balanced (a window also takes tickets of services its clerk is qualified "
+        "for, longest wait relative to each service's target first; docs/flow.md).",
+    ),
+    _s(
+        "queue",
+        "priority_ratio",
+        0,
+        "At most this many 绿色通道 tickets in a row at a window while an ordinary ticket "
+        "has waited past its target; 0 = no limit.",
+    ),
+    _s("queue", "park_limit", 3, "Tickets a window may keep parked (挂起) at once."),
+    # [[journeys]] 一件事: one ticket through several services in order
+    _s("journeys[]", "code", REQUIRED, "Unique journey code, e.g. ESF (not a service code)."),
+    _s("journeys[]", "name", REQUIRED, "Journey name shown to citizens, e.g. 二手房交易."),
+    _s("journeys[]", "steps", REQUIRED, "Service codes in order (at least two)."),
+    _s(
+        "journeys[]",
+        "prefix",
+        "",
+        "Ticket letter (A-Z); empty = the first step's service prefix.",
+    ),
+    _s("journeys[]", "active", True, "false stops issuing the journey."),
     # [security]
     _s(
         "security",
@@ -262,6 +289,13 @@ SETTINGS: list[Setting] = [
     _s("voice", "voice", "cmn-latn-pinyin", "espeak-ng voice (cmn-latn-pinyin reads Mandarin)."),
     _s(
         "voice",
+        "pack",
+        "default",
+        "Voice pack the calls and kiosk prompts are spliced from (docs/voice.md): default "
+        "(rendered from espeak-ng at install), a folder, or none (espeak-ng phrases).",
+    ),
+    _s(
+        "voice",
         "cache_files",
         400,
         "Call announcements kept on disk (about 0.6 MB each); the oldest are removed.",
@@ -313,9 +347,9 @@ def markdown(faces=None) -> str:
     named), generated from this registry."""
     import json
 
-    from .face import INSTALLED
+    from .face import INSTALLED, OPTIONAL
 
-    faces = set(INSTALLED if faces is None else faces)
+    faces = set(INSTALLED + OPTIONAL if faces is None else faces)
     ensure_faces(tuple(faces - set(INSTALLED)))
     lines = []
     section = None
@@ -325,7 +359,11 @@ def markdown(faces=None) -> str:
         if s.section != section:
             section = s.section
             title = f"[[{section[:-2]}]]" if section.endswith("[]") else f"[{section}]"
-            lines += ["", f"#### `{title}`", "", "| key | default | meaning |", "|---|---|---|"]
+            lines += ["", f"#### `{title}`", ""]
+            owner = OWNER.get(s.dotted, "")
+            if owner in OPTIONAL:
+                lines += [f'Face `{owner}`: read only where `[hall] faces = ["{owner}"]`.', ""]
+            lines += ["| key | default | meaning |", "|---|---|---|"]
         if s.default is REQUIRED:
             default = "required"
         else:

@@ -11,8 +11,13 @@ ticket is attributed to where its event happened:
 - waits: wait = first call - issue, one sample per called ticket, attributed to the issue
   service, and the window and clerk of that first call. `service_level` = share of those
   samples with wait <= the service's `target_wait_minutes`.
-- service time: finish - last call (a recall is a call), per finished ticket, attributed to
-  the service, window and clerk that finished it.
+- service time: finish - last call (a recall is a call) - time parked (挂起), per finished
+  ticket, attributed to the service, window and clerk that finished it.
+- 一件事 journeys: the visit counts once for the hall (one ticket, its first wait, one
+  served at the last 办结); each later step's wait (its first call - the previous step's
+  办结), its 办结 (served) and its handling time count under the step's service,
+  department, window and clerk (handling times also in the hall's). `journeys`: per
+  journey the visits and each step's figures (hall/journeys.py).
 - ratings: from the ratings table, attributed to the rating's own service, window and
   clerk (who delivered the service). Appealed ratings are left out of every figure
   (only counted in `appealed`); `unrated` counts pad timeouts (score NULL).
@@ -30,6 +35,7 @@ import statistics
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from . import journeys
 from .clock import from_iso, to_iso
 from .vocabulary import BAD_SCORES
 
@@ -100,6 +106,8 @@ class TicketFact:
     transfers: list[dict] = field(default_factory=list)
     cancelled_at: datetime | None = None
     rating: dict | None = None
+    journey: str | None = None
+    parked_s: float = 0.0  # time parked (挂起) since the last call: not service time
 
     @property
     def wait_s(self) -> float | None:
@@ -111,7 +119,7 @@ class TicketFact:
     def service_s(self) -> float | None:
         if self.finished_at is None or self.last_call is None:
             return None
-        return (self.finished_at - self.last_call).total_seconds()
+        return (self.finished_at - self.last_call).total_seconds() - self.parked_s
 
 
 def ticket_facts(hall, start: date, end: date) -> list[TicketFact]:
@@ -121,7 +129,7 @@ def ticket_facts(hall, start: date, end: date) -> list[TicketFact]:
     ids_sql = "SELECT ticket_id FROM ticket_events WHERE kind = 'issued' AND at >= ? AND at < ?"
     facts: dict[int, TicketFact] = {}
     for t in db.query(
-        f"SELECT id, number, day, status, priority, source, service FROM tickets "
+        f"SELECT id, number, day, status, priority, source, service, journey FROM tickets "
         f"WHERE id IN ({ids_sql}) ORDER BY id",
         [lo, hi],
     ):
@@ -134,6 +142,7 @@ def ticket_facts(hall, start: date, end: date) -> list[TicketFact]:
             source=t["source"] or "",
             service=t["service"],
             final_service=t["service"],
+            journey=t["journey"],
         )
     for e in db.query(
         f"SELECT id, ticket_id, kind, window, actor, at, details FROM ticket_events "
@@ -160,12 +169,19 @@ def ticket_facts(hall, start: date, end: date) -> list[TicketFact]:
 
 
 def _replay(f: TicketFact) -> None:
-    # The issued event does not name the service; the first transfer's from_service does.
-    first_transfer = next((e for e in f.events if e["kind"] == "transferred"), None)
-    if first_transfer and first_transfer["details"].get("from_service"):
-        f.service = first_transfer["details"]["from_service"]
+    # The issued event does not name the service; the first transfer's (or journey
+    # step's) from_service does.
+    first_move = next((e for e in f.events if e["kind"] in ("transferred", "advanced")), None)
+    if first_move and first_move["details"].get("from_service"):
+        f.service = first_move["details"]["from_service"]
+    parked_since = None
     for e in f.events:
         kind, at = e["kind"], e["at"]
+        if kind == "parked":
+            parked_since = at
+        elif kind == "resumed" and parked_since is not None:
+            f.parked_s += (at - parked_since).total_seconds()
+            parked_since = None
         if kind == "issued":
             f.issued_at = at
         elif kind == "called":
@@ -175,6 +191,7 @@ def _replay(f: TicketFact) -> None:
             if f.first_call is None:
                 f.first_call, f.first_window, f.first_clerk = at, e["window"], e["actor"]
             f.last_call = at
+            f.parked_s = 0.0
         elif kind == "no_show":
             f.no_shows += 1
         elif kind == "requeued":
@@ -283,6 +300,41 @@ class _Groups(dict):
         return out
 
 
+class _Step:
+    """Where a ticket is in its journey while its events are replayed: the wait of a
+    later step (its first call - the previous step's 办结) and the handling time of a
+    step (办结 - last call - time parked)."""
+
+    def __init__(self, issued_at):
+        self.entered = issued_at
+        self.waiting = False  # in a later step's queue, not called yet
+        self.last_call = None
+        self.parked = 0.0
+        self.parked_since = None
+        self.wait_s: float | None = None
+        self.service_s: float | None = None
+
+    def see(self, e) -> None:
+        kind, at = e["kind"], e["at"]
+        self.wait_s = self.service_s = None
+        if kind == "called":
+            if self.waiting and not e["details"].get("recall"):
+                self.wait_s = (at - self.entered).total_seconds()
+                self.waiting = False
+            self.last_call, self.parked = at, 0.0
+        elif kind == "parked":
+            self.parked_since = at
+        elif kind == "resumed" and self.parked_since is not None:
+            self.parked += (at - self.parked_since).total_seconds()
+            self.parked_since = None
+        elif kind == "advanced":
+            if self.last_call is not None:
+                self.service_s = (at - self.last_call).total_seconds() - self.parked
+            self.entered, self.waiting = at, True
+        elif kind in ("requeued", "transferred"):
+            self.waiting = False
+
+
 def _accumulate(facts: list[TicketFact], services: dict, tz) -> _Groups:
     groups = _Groups()
 
@@ -302,8 +354,10 @@ def _accumulate(facts: list[TicketFact], services: dict, tz) -> _Groups:
         ticket_keys = (ALL, ("hour", local.hour), ("day", local.date().isoformat()))
         cur = f.service
         first_seen = False
+        step = _Step(f.issued_at)
         for e in f.events:
             kind, win, actor = e["kind"], e["window"], e["actor"]
+            step.see(e)
             where = ticket_keys + (("service", cur), ("department", dept(cur)))
             # window/clerk only for what happened at a window (not a cancel in the queue)
             at_window = (("window", win), ("clerk", actor)) if win is not None else ()
@@ -320,6 +374,9 @@ def _accumulate(facts: list[TicketFact], services: dict, tz) -> _Groups:
                 if not first_seen and f.wait_s is not None:
                     for a in groups.at(*where, *at_window):
                         a.waits.append((f.wait_s, target(cur)))
+                elif step.wait_s is not None:  # a later journey step's own wait
+                    for a in groups.at(("service", cur), ("department", dept(cur)), *at_window):
+                        a.waits.append((step.wait_s, target(cur)))
                 first_seen = True
             elif kind == "no_show":
                 for a in groups.at(*where, *at_window):
@@ -329,6 +386,13 @@ def _accumulate(facts: list[TicketFact], services: dict, tz) -> _Groups:
                     a.served.add(f.id)
                     if f.service_s is not None:
                         a.service.append(f.service_s)
+            elif kind == "advanced":  # a journey step done: served there, the visit goes on
+                for a in groups.at(("service", cur), ("department", dept(cur)), *at_window):
+                    a.served.add(f.id)
+                if step.service_s is not None:
+                    for a in groups.at(*where, *at_window):
+                        a.service.append(step.service_s)
+                cur = e["details"].get("to_service") or cur
             elif kind == "transferred":
                 for a in groups.at(*where, *at_window):
                     a.transferred.add(f.id)
@@ -408,6 +472,61 @@ def compute(hall, start: date, end: date) -> dict:
         "by_hour": by_hour,
         "by_day": by_day,
         "by_weekday_hour": by_weekday_hour,
+        # 一件事: each journey's visits and its steps' waits and handling times.
+        "journeys": journeys.figures(facts, services, hall.cfg),
         # Figures the faces add (Face.figures), e.g. "appointments" (预约办).
         **{key: fn(hall, start, end) for key, fn in hall.faces.figures()},
     }
+
+
+# --- figures of several halls or days together (the county centre) --------------------
+def accumulate(hall, start: date, end: date) -> dict:
+    """The accumulators behind compute(): {group key: accumulator}, e.g. ALL or
+    ("department", name). Their summaries (summary) over different days or halls put
+    together (merged_figures) give exactly the figures of all those tickets: the days of
+    one hall give compute() of their range."""
+    db = hall.store.db()
+    services = {s["code"]: s for s in db.query("SELECT * FROM services ORDER BY sort, code")}
+    return dict(_accumulate(ticket_facts(hall, start, end), services, hall.cfg.tz))
+
+
+_SETS = ("tickets", "called", "served", "no_show", "cancelled", "transferred")
+
+
+class _Count:
+    """len() of a set of ticket ids that is no longer kept (see summary)."""
+
+    __slots__ = ("n",)
+
+    def __init__(self, n: int):
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+
+def summary(acc) -> dict:
+    """An accumulator in short, as JSON: the sizes of its ticket sets and its samples.
+    Summaries of disjoint sets of tickets (one hall's days; different halls) add up:
+    merged_figures gives exactly figures() of all their tickets together."""
+    return {
+        "n": [len(getattr(acc, name)) for name in _SETS],
+        "waits": [list(w) for w in acc.waits],
+        "service": list(acc.service),
+        "ratings": [{"score": r["score"], "status": r["status"]} for r in acc.ratings],
+    }
+
+
+def merged_figures(summaries) -> dict:
+    """figures() of several summaries together (each of its own tickets)."""
+    counts = [0] * len(_SETS)
+    acc = _Acc()
+    for s in summaries:
+        for i, n in enumerate(s["n"]):
+            counts[i] += n
+        acc.waits += s["waits"]
+        acc.service += s["service"]
+        acc.ratings += s["ratings"]
+    for name, n in zip(_SETS, counts, strict=True):
+        setattr(acc, name, _Count(n))
+    return figures(acc)

@@ -14,16 +14,18 @@ ADMIN_ROLES = (ADMIN,)
 ROLE_CN = {CLERK: "窗口人员", SUPERVISOR: "主管", ADMIN: "管理员"}
 
 # --- tickets -------------------------------------------------------------------------
-TICKET_STATUSES = ("waiting", "called", "serving", "done", "no_show", "cancelled")
+TICKET_STATUSES = ("waiting", "called", "serving", "parked", "done", "no_show", "cancelled")
 STATUS_CN = {
     "waiting": "等候中",
     "called": "已叫号",
     "serving": "办理中",
+    "parked": "挂起",
     "done": "已办结",
     "no_show": "过号",
     "cancelled": "已取消",
 }
 ACTIVE_AT_WINDOW = ("called", "serving")  # a window's current ticket
+PARKED = "parked"  # set aside at its window (挂起) until the clerk resumes it
 FINAL_STATUSES = ("done", "cancelled")
 
 # --- windows -------------------------------------------------------------------------

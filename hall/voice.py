@@ -13,6 +13,10 @@ content-addressed name ``call-<sha1>.wav`` that the HTTP layer serves through
 :meth:`Voice.path_for`.
 
 The text and its pinyin come from hall/pinyin.py.
+
+With a voice pack (hall/voicepack.py) a call is spliced from the pack's recorded
+segments instead, and espeak-ng speaks only what the pack lacks; kiosk prompts
+(wav_for_text) go the same way. The cache and its names stay the same.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ log = logging.getLogger(__name__)
 _FORMAT_VERSION = 1
 
 _NAME_RE = re.compile(r"call-[0-9a-f]{40}\.wav")
+_SYLLABLE = re.compile(r"[a-z]+[1-5]")
 
 # ---------------------------------------------------------------------------
 # Audio
@@ -141,6 +146,7 @@ class Voice:
         template: str = DEFAULT_TEMPLATE,
         espeak: str = "espeak-ng",
         max_files: int = 400,
+        pack=None,
     ) -> None:
         self.cache_dir = os.path.abspath(os.fspath(cache_dir))
         self.max_files = max(1, int(max_files))
@@ -150,6 +156,7 @@ class Voice:
         self.chime = bool(chime)
         self.template = template
         self.espeak = espeak
+        self.pack = pack  # hall.voicepack.Pack or None
         self._available: bool | None = None
         self._exe: str | None = None
         self._check_lock = threading.Lock()
@@ -157,8 +164,11 @@ class Voice:
     # -- availability -----------------------------------------------------
 
     def available(self) -> bool:
-        """True if espeak-ng is on PATH and has the voice.  Checked once; if
-        not, one warning explains why and later calls stay quiet."""
+        """True if espeak-ng is on PATH and has the voice (or a voice pack is
+        loaded).  Checked once; if not, one warning explains why and later
+        calls stay quiet."""
+        if self.pack is not None:
+            return True
         if self._available is not None:
             return self._available
         with self._check_lock:
@@ -206,7 +216,17 @@ class Voice:
 
     def name_for_call(self, number: str, window: int | str) -> str:
         """The cache file name the call would get (no rendering)."""
+        if self.pack is not None:
+            return self._name(self._plan_key(self._call_plan(number, window)))
         return self._name(to_pinyin(call_text(number, window, self.template)))
+
+    def _call_plan(self, number, window):
+        from .voicepack import plan_call
+
+        return plan_call(self.pack, self.template, number, window)
+
+    def _plan_key(self, plan) -> str:
+        return json.dumps({"pack": self.pack.fingerprint, "plan": plan}, ensure_ascii=False)
 
     def _name(self, pinyin: str) -> str:
         key = json.dumps(
@@ -235,11 +255,37 @@ class Voice:
         or None when speech is unavailable or rendering failed."""
         if not self.available():
             return None
+        if self.pack is not None:
+            plan = self._call_plan(number, window)
+            return self._cached(
+                self._name(self._plan_key(plan)), lambda p: self._splice(plan, p, True)
+            )
         pinyin = to_pinyin(call_text(number, window, self.template))
         if not pinyin:
             log.warning("voice: nothing to say for call %r at %r", number, window)
             return None
-        name = self._name(pinyin)
+        return self._cached(self._name(pinyin), lambda p: self._render(pinyin, p))
+
+    def wav_for_text(self, text: str) -> str | None:
+        """A kiosk prompt (您已取号A005，前面还有3人等候) in the hall's voice: the
+        pack's segments, espeak-ng for the rest; no chime, said once."""
+        if not self.available() or not text:
+            return None
+        from .voicepack import plan_text
+
+        if self.pack is not None:
+            plan = plan_text(self.pack, text)
+            return self._cached(
+                self._name("prompt:" + self._plan_key(plan)), lambda p: self._splice(plan, p, False)
+            )
+        pinyin = to_pinyin(text)
+        if not pinyin:
+            return None
+        return self._cached(
+            self._name("prompt:" + pinyin), lambda p: self._render(pinyin, p, False)
+        )
+
+    def _cached(self, name: str, render) -> str | None:
         path = os.path.join(self.cache_dir, name)
         if os.path.isfile(path):
             return name
@@ -248,9 +294,9 @@ class Voice:
                 return name
             try:
                 os.makedirs(self.cache_dir, exist_ok=True)
-                self._render(pinyin, path)
-            except (OSError, VoiceError, wave.Error, subprocess.SubprocessError) as exc:
-                log.error("voice: rendering %r failed: %s", pinyin, exc)
+                render(path)
+            except (OSError, VoiceError, wave.Error, subprocess.SubprocessError, ValueError) as exc:
+                log.error("voice: rendering %s failed: %s", name, exc)
                 return None
         self._evict()
         return name
@@ -306,18 +352,73 @@ class Voice:
             except OSError:
                 pass
 
-    def _render(self, pinyin: str, path: str) -> None:
+    def _render(self, pinyin: str, path: str, call: bool = True) -> None:
         rate, speech = self._speak(pinyin, self.cache_dir)
         if not speech:
             raise VoiceError("espeak-ng produced no audio")
+        self._write(path, rate, self._frame(rate, speech, call))
+
+    def _frame(
+        self, rate: int, speech: bytes, call: bool, chime: bytes | None = None
+    ) -> list[bytes]:
+        """A call: the chime, then the speech `repeat` times; a prompt: the speech once."""
         parts: list[bytes] = []
-        if self.chime:
-            parts += [_chime(rate), _silence(rate, _GAP_AFTER_CHIME)]
-        for k in range(self.repeat):
+        if call and self.chime:
+            parts += [
+                chime if chime is not None else _chime(rate),
+                _silence(rate, _GAP_AFTER_CHIME),
+            ]
+        for k in range(self.repeat if call else 1):
             if k:
                 parts.append(_silence(rate, _GAP_BETWEEN_REPEATS))
             parts.append(speech)
         parts.append(_silence(rate, _TAIL))
+        return parts
+
+    def spliced(self, plan) -> tuple[int, bytes]:
+        """(rate, PCM) of a plan: the pack's segments in order with its gap between
+        them; espeak-ng for ("say", text) pieces, at the pack's rate and loudness."""
+        from .voicepack import normalize, pcm, resample, trim
+
+        pack = self.pack
+        pieces: list[bytes] = []
+        for kind, value in plan:
+            if pieces:
+                pieces.append(pcm(pack.gap()))
+            if kind == "seg":
+                pieces.append(pcm(pack.segment(value)))
+                continue
+            pinyin = to_pinyin(value)
+            if not _SYLLABLE.search(pinyin):  # punctuation: a pause
+                pieces.append(pcm(pack.gap(200)))
+                continue
+            if self._exe is None and not self._probe_ok():
+                log.warning("voice: the pack lacks %r and espeak-ng is unavailable", value)
+                continue
+            rate, speech = self._speak(pinyin, self.cache_dir)
+            samples = array("h", speech)
+            if sys.byteorder != "little":
+                samples.byteswap()
+            pieces.append(pcm(normalize(trim(resample(samples, rate, pack.rate), pack.rate))))
+        return pack.rate, b"".join(pieces)
+
+    def _probe_ok(self) -> bool:
+        if self._available is None:
+            with self._check_lock:
+                reason = self._probe()
+                self._available = reason is None
+        return bool(self._available)
+
+    def _splice(self, plan, path: str, call: bool) -> None:
+        from .voicepack import pcm
+
+        rate, speech = self.spliced(plan)
+        if not speech:
+            raise VoiceError("nothing to say")
+        chime = pcm(self.pack.segment("chime")) if self.pack.has("chime") else None
+        self._write(path, rate, self._frame(rate, speech, call, chime))
+
+    def _write(self, path: str, rate: int, parts: list[bytes]) -> None:
         fd, tmp = tempfile.mkstemp(prefix=".call-", suffix=".tmp", dir=self.cache_dir)
         try:
             with os.fdopen(fd, "wb") as fh:

@@ -21,6 +21,7 @@ from hall import issuing
 from hall.app import current_hall
 from hall.errors import HallError
 from hall.hours import WEEKDAY_CN
+from hall.interfaces import MATTERS
 
 from . import printing
 
@@ -65,10 +66,42 @@ def services_view(hall) -> tuple[list[dict], list[dict]]:
     read = hall.engine.read
     counts = read.waiting_counts(db)
     services = [read.service_json(db, s, counts) for s in read.services(db)]
+    # The county's catalogue matters a service offers (interface "matters", when a face
+    # provides it): a second level like the sub-matters, each with its materials.
+    catalogue = hall.faces.interface(MATTERS)
+    for s in services:
+        s["catalogue"] = catalogue.offered(s["code"]) if catalogue is not None else []
     groups: dict[str, list[dict]] = {}
     for s in services:
         groups.setdefault(s["department"], []).append(s)
-    return services, [{"department": d, "services": items} for d, items in groups.items()]
+    out = [{"department": d, "services": items} for d, items in groups.items()]
+    journeys = journeys_view(hall, services)
+    if journeys:
+        out.append({"department": "一件事 · 多窗联办", "services": journeys, "journey": True})
+    return services, out
+
+
+def journeys_view(hall, services: list[dict]) -> list[dict]:
+    """一件事 tiles: one number through every step; open when every step is."""
+    by_code = {s["code"]: s for s in services}
+    out = []
+    for j in hall.engine.read.journeys():
+        steps = [by_code.get(code) for code in j["steps"]]
+        first = steps[0]
+        plan = hall.cfg.journey(j["code"])
+        out.append(
+            {
+                "code": j["code"],
+                "name": j["name"],
+                "prefix": (plan and plan["prefix"]) or (first["prefix"] if first else ""),
+                "steps": [
+                    s["name"] if s else code for s, code in zip(steps, j["steps"], strict=True)
+                ],
+                "open": all(s is not None and s["open"] for s in steps),
+                "waiting": first["waiting"] if first else 0,
+            }
+        )
+    return out
 
 
 def grid_columns(groups: list[dict], most: int) -> int:
@@ -131,6 +164,7 @@ def render(kiosk: dict | None, *, mode="start", status=200, **extra):
         error=None,
         ticket=None,
         service=None,
+        matter=None,
     )
     ctx.update(extra)
     resp = render_template("kiosk/kiosk.html", **ctx)
@@ -147,7 +181,12 @@ def start(kiosk_id: str | None = None):
         hall = current_hall()
         services, _ = services_view(hall)
         svc = next((s for s in services if s["code"] == code[:32]), None)
-        if svc and svc["matters"] and svc["open"]:
+        wanted = request.args.get("matter", "")[:64]
+        chosen = next((m for m in (svc or {}).get("catalogue", []) if m["code"] == wanted), None)
+        if svc and chosen and svc["open"]:
+            # A catalogue matter tapped: its materials first, then the number.
+            return render(kiosk, mode="materials", service=svc, matter=chosen)
+        if svc and (svc["matters"] or svc["catalogue"]) and svc["open"]:
             return render(kiosk, mode="matters", service=svc)
     return render(kiosk)
 
@@ -160,17 +199,23 @@ def take(kiosk_id: str | None = None):
     kiosk = _kiosk(kiosk_id)
     hall = current_hall()
     code = (request.form.get("service") or "").strip()[:32]
+    journey = (request.form.get("journey") or "").strip()[:32] or None
+    if journey:
+        code = None  # 一件事: the journey's first step is the service
     matter = (request.form.get("matter") or "").strip()[: printing.MAX_MATTER]
     row = hall.engine.read.service(hall.store.db(), code) if code else None
+    catalogue = hall.faces.interface(MATTERS)
+    offered = catalogue.offered(code) if catalogue is not None and row is not None else []
     if row is not None and not matter:
-        if _matters(row):
+        if _matters(row) or offered:
             # A service with sub-matters: choose one first (second level).
             services, _ = services_view(hall)
             s = next((s for s in services if s["code"] == code), None)
             if s and s["open"]:
                 return render(kiosk, mode="matters", service=s)
     if row is not None and matter and matter not in _matters(row):
-        matter = ""
+        if not any(m["code"] == matter for m in offered):
+            matter = ""
     # /kiosk (no id) prints on the [printer] default; /kiosk/<id> on that kiosk's printer.
     options = {"print": True if kiosk is None else None, "matter": matter or None}
     try:
@@ -181,11 +226,12 @@ def take(kiosk_id: str | None = None):
             kiosk=kiosk["id"] if kiosk else None,
             options={k: v for k, v in options.items() if v is not None},
             source="kiosk",
+            journey=journey,
         )
     except HallError as e:
         return render(kiosk, error=short(e.message), status=e.status)
     body.setdefault("printed", False)
-    body["matter"] = matter or body.get("matter")
+    body["matter"] = body.get("matter") or matter
     fault = body.get("printer") is not None and not body.get("printed")
     settings = hall.cfg.sections["kiosk"]
     return render(

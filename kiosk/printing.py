@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
 
+from hall.background import Periodic
 from hall.clock import from_iso
 from hall.events import PrinterStatusChanged
 from hall.face import IssueContext
-from hall.interfaces import PRINTERS
+from hall.interfaces import MATTERS, PRINTERS
 from printer import STATUS_CN as PRINTER_CN
 
 log = logging.getLogger(__name__)
@@ -87,18 +87,7 @@ def setup(app, hall) -> KioskState:
     """The status monitor (started lazily in the serving process, never under TESTING
     unless app.config["KIOSK_PRINTER_POLL"] is true)."""
     monitor = PrinterMonitor(hall, float(hall.cfg.sections["kiosk"]["printer_poll_seconds"]))
-    enabled = app.config.get("KIOSK_PRINTER_POLL")
-    if enabled is None:
-        enabled = not app.testing
-
-    if enabled and monitor.interval > 0:
-
-        @app.before_request
-        def _start_monitor():
-            # Started here, not at create_app: `serve` builds the app before gunicorn
-            # forks its worker, and a thread does not survive the fork.
-            monitor.ensure_running()
-
+    monitor.start_with(app, "KIOSK_PRINTER_POLL")
     return KioskState(monitor=monitor)
 
 
@@ -152,7 +141,9 @@ def publish_status(hall, snapshot: dict) -> None:
 
 
 # --- the slip ------------------------------------------------------------------------
-def slip_for(hall, ticket: dict, printer_name: str | None, body: dict | None = None, hint=""):
+def slip_for(
+    hall, ticket: dict, printer_name: str | None, body: dict | None = None, hint="", materials=()
+):
     """The TicketSlip of a ticket row (waiting ahead and wait estimate as of now)."""
     from printer import TicketSlip
 
@@ -169,6 +160,7 @@ def slip_for(hall, ticket: dict, printer_name: str | None, body: dict | None = N
         qr_url=progress_url(hall, ticket["token"]),
         footer=pcfg.get("footer") or "",
         window_hint=hint,
+        materials=tuple(materials),
     )
 
 
@@ -190,6 +182,13 @@ def valid_matter(hall, service_code: str, matter: str | None) -> str | None:
     row = hall.engine.read.service(hall.store.db(), service_code)
     matters = json.loads(row["matters"] or "[]") if row else []
     return matter if matter in matters else None
+
+
+def catalogue_matter(hall, service_code: str, matter: str | None) -> dict | None:
+    """The county catalogue's matter (interface "matters") the choice names, if the
+    service offers it: its name is printed, and its materials."""
+    catalogue = hall.faces.interface(MATTERS)
+    return catalogue.find(service_code, matter) if catalogue is not None and matter else None
 
 
 def target_printer(hall, kiosk: str | None, wanted: bool | None) -> str | None:
@@ -233,13 +232,19 @@ def issue_hook(hall):
         # error); absent when nothing was printed.
         try:
             matter = valid_matter(hall, ticket["service"], ctx.options.get("matter"))
+            listed = catalogue_matter(hall, ticket["service"], ctx.options.get("matter"))
+            materials: tuple = ()
+            if listed:
+                matter = listed["name"]
+                materials = tuple(listed["materials"])
+                extra["materials"] = list(materials)
             if matter:
                 extra["matter"] = matter
             name = target_printer(hall, ctx.kiosk, ctx.options.get("print"))
             if name is None:
                 return extra
             extra["printer"] = name
-            slip = slip_for(hall, ticket, name, ctx.body, matter_hint(matter))
+            slip = slip_for(hall, ticket, name, ctx.body, matter_hint(matter), materials)
             result = printers_of(hall)[name].print(slip)
             extra["printed"] = bool(result.printed)
             extra["print_error"] = result.error
@@ -284,55 +289,10 @@ def _safe_check(svc) -> None:
         log.exception("printer %s: check failed", getattr(svc, "name", "?"))
 
 
-class PrinterMonitor:
+class PrinterMonitor(Periodic):
     """Polls every printer's status in a background thread, so a printer that ran out of
-    paper (or went offline) between two tickets shows on /api/printers and the board.
-
-    `ensure_running()` starts it once per process (after a fork it starts anew);
-    `stop()` ends it promptly."""
+    paper (or went offline) between two tickets shows on /api/printers and the board."""
 
     def __init__(self, hall, interval: float):
+        super().__init__("kiosk-printer-monitor", interval, lambda: check_all(hall))
         self.hall = hall
-        self.interval = interval
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._pid: int | None = None
-        self.rounds = 0
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and self._pid == os.getpid()
-
-    def ensure_running(self) -> None:
-        if self.running or self.interval <= 0:
-            return
-        with self._lock:
-            if self.running:
-                return
-            self._stop = threading.Event()
-            self._pid = os.getpid()
-            self._thread = threading.Thread(
-                target=self._run, name="kiosk-printer-monitor", daemon=True
-            )
-            self._thread.start()
-
-    start = ensure_running
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        thread = self._thread
-        if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout)
-        self._thread = None
-
-    def _run(self) -> None:
-        stop = self._stop
-        while not stop.is_set():
-            try:
-                check_all(self.hall)
-            except Exception:
-                log.exception("printer monitor round failed")
-            self.rounds += 1
-            if stop.wait(self.interval):
-                return

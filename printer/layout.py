@@ -131,6 +131,8 @@ def _print_text(printer, slip: TicketSlip, width_dots: int) -> None:
     printer.qr(slip.qr_url, ec=QR_ECLEVEL_M, size=6 if width_dots >= 576 else 4, native=True)
     raw(LF)
     _text_lines(printer, QR_CAPTION, cols)
+    for line in slip.materials_lines:
+        _text_lines(printer, line, cols)
     _text_lines(printer, slip.footer, cols)
     raw(ESC_ALIGN_LEFT)
     raw(FS_CHINESE_OFF)

@@ -232,7 +232,8 @@ def render_ticket(
 
     Layout, top to bottom: hall name, rule, number (very large), service name
     (wrapped, never clipped), optional window hint, 前面还有N人等候,
-    预计等候约N分钟, 取号时间, QR code of ``qr_url``, 扫码查看进度/评价, footer.
+    预计等候约N分钟, 取号时间, QR code of ``qr_url``, 扫码查看进度/评价, the
+    materials list (if any), footer.
     """
     width_dots = int(width_dots)
     if width_dots < 256 or width_dots % 8:
@@ -267,6 +268,12 @@ def render_ticket(
         c.paste_center(qr)
         c.y += 4 * module
         c.lines(QR_CAPTION, 26)
+        if slip.materials_lines:
+            c.space(8)
+            c.rule(2, dashed=True)
+            c.space(8)
+            for line in slip.materials_lines:
+                c.lines(line, 24, gap=4)
         c.space(4)
         c.lines(slip.footer, 22, gap=4)
         return c.finish()

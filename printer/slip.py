@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+MATERIALS_SHOWN = 6  # items of the materials list printed; the rest on the phone page
+
 
 @dataclass(frozen=True)
 class TicketSlip:
@@ -26,6 +28,21 @@ class TicketSlip:
     qr_url: str
     footer: str
     window_hint: str = ""  # optional, e.g. "请到综办窗口等候"
+    # optional: 申请材料 of the matter chosen, printed as a short list under the QR code
+    # (最多跑一次: come with the right papers)
+    materials: tuple[str, ...] = ()
+
+    @property
+    def materials_lines(self) -> list[str]:
+        """The short list: at most MATERIALS_SHOWN items, then a pointer to the phone."""
+        items = [m for m in self.materials if m and m.strip()]
+        if not items:
+            return []
+        lines = ["请备齐以下材料："]
+        lines += [f"{i}. {m.strip()}" for i, m in enumerate(items[:MATERIALS_SHOWN], 1)]
+        if len(items) > MATERIALS_SHOWN:
+            lines.append(f"等{len(items)}项，扫码查看全部")
+        return lines
 
     @property
     def issued_at_text(self) -> str:

@@ -10,7 +10,7 @@ from .settings import SETTINGS
 FACE = Face(
     name="supervisor",
     summary="live board, figures, rankings, 好差评 follow-up, exports, admin",
-    blueprints=("supervisor.pages:bp", "supervisor.api:bp"),
+    blueprints=("supervisor.pages:bp", "supervisor.api:bp", "supervisor.planner_views:api"),
     namespaces=("supervisor.namespaces:SupervisorNamespace",),
     settings=SETTINGS,
     migrations=(m020_supervisor_rating_followups,),

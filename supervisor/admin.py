@@ -287,7 +287,16 @@ def update_window(hall, number: int, data: dict, actor) -> dict:
 
 
 # --- users --------------------------------------------------------------------------
-USER_FIELDS = {"username", "password", "role", "display_name", "staff_no", "windows", "active"}
+USER_FIELDS = {
+    "username",
+    "password",
+    "role",
+    "display_name",
+    "staff_no",
+    "windows",
+    "skills",
+    "active",
+}
 
 
 def user_json(row: dict) -> dict:
@@ -299,6 +308,7 @@ def user_json(row: dict) -> dict:
         "display_name": row["display_name"] or row["username"],
         "staff_no": row["staff_no"] or "",
         "windows": json.loads(row["windows"] or "[]"),
+        "skills": json.loads(row["skills"] or "[]"),
         "active": bool(row["active"]),
         "created_at": row["created_at"],
     }
@@ -316,6 +326,7 @@ def _user_values(db, data: dict, creating: bool) -> dict:
         "display_name": v.text(data, "display_name", "姓名", max_len=32, blank_ok=True),
         "staff_no": v.text(data, "staff_no", "工号", max_len=32, blank_ok=True),
         "windows": v.field(data, "windows", list, label="可用窗口", default=_MISSING),
+        "skills": v.field(data, "skills", list, label="业务资质", default=_MISSING),
         "active": v.field(data, "active", bool, label="启用", default=_MISSING),
         "password": v.field(
             data, "password", str, required=creating, label="密码", default=_MISSING
@@ -338,9 +349,22 @@ def _user_values(db, data: dict, creating: bool) -> dict:
         if unknown:
             raise Invalid(f"没有这些窗口：{unknown} (unknown windows {unknown})")
         values["windows"] = json.dumps(sorted(set(wins)))
+    if "skills" in values:
+        values["skills"] = json.dumps(check_skills(db, values["skills"]), ensure_ascii=False)
     if "active" in values:
         values["active"] = int(values["active"])
     return values
+
+
+def check_skills(db, skills) -> list[str]:
+    """业务资质: service codes a clerk is qualified for (balanced calling, docs/flow.md)."""
+    if len(skills) > 100 or not all(isinstance(c, str) for c in skills):
+        raise Invalid("业务资质须为业务编号列表 (skills must be a list of service codes)")
+    known = {r["code"] for r in db.query("SELECT code FROM services")}
+    unknown = [c for c in skills if c not in known]
+    if unknown:
+        raise Invalid(f"没有这些业务：{unknown} (unknown services {unknown})")
+    return sorted(set(skills))
 
 
 def _audit_user_values(values: dict) -> dict:
@@ -367,6 +391,7 @@ def create_user(hall, data: dict, actor) -> dict:
             "display_name": values.get("display_name") or username,
             "staff_no": values.get("staff_no", ""),
             "windows": values.get("windows", "[]"),
+            "skills": values.get("skills", "[]"),
             "active": values.get("active", 1),
             "created_at": to_iso(now),
         }

@@ -115,5 +115,6 @@ def admin_users():
         "supervisor/admin_users.html",
         users=admin.list_users(hall),
         windows=admin.list_windows(hall),
+        services=admin.list_services(hall),
         roles=admin.ROLE_CN,
     )

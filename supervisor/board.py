@@ -6,10 +6,10 @@ import logging
 
 from hall import backup, stats
 from hall.clock import from_iso
-from hall.interfaces import PRINTERS
+from hall.interfaces import COUNTY_LINK, PRINTERS
 from hall.vocabulary import WINDOW_STATE_CN
 
-from . import followup
+from . import followup, planner
 
 log = logging.getLogger(__name__)
 STATE_CN = {**WINDOW_STATE_CN, "paused": "暂停"}  # the board's columns are narrow
@@ -24,6 +24,13 @@ def printers(hall) -> list[dict]:
         if s.get("paper_low") and s.get("status") == "ok":
             s["status_name"] = "纸将用完"
     return out
+
+
+def county_link(hall) -> dict | None:
+    """The site's link to its county centre (the "county_link" interface; None when the
+    hall ships to no centre)."""
+    provider = hall.faces.interface(COUNTY_LINK)
+    return provider.status() if provider is not None else None
 
 
 def board(hall) -> dict:
@@ -127,10 +134,21 @@ def board(hall) -> dict:
                 "at": r["rated_at"],
             }
         )
+    for a in planner.alerts(hall):  # 临时增开窗口: a queue its open windows cannot clear
+        alerts.insert(0, {"level": "red", "kind": "staffing", **a})
     waiting_total = sum(r["waiting"] for r in rows)
     backups = backup.status(hall, db)
     if backups["last"] is not None and backups["warning"]:  # a new hall: shown, not alarmed
         alerts.append({"level": "amber", "kind": "backup", "text": backups["warning"]})
+    link = county_link(hall)
+    if link is not None and link["state"] in ("offline", "refused"):
+        alerts.append(
+            {
+                "level": "amber",
+                "kind": "county",
+                "text": f"{link['state_name']}：{link['last_error'] or ''}",
+            }
+        )
     return {
         "calls": read.recent_calls(db, 8),
         "hall": hall.cfg.hall["name"],
@@ -146,4 +164,5 @@ def board(hall) -> dict:
         "bad_open": len(open_bad),
         "overdue": len(overdue),
         "backup": backups,
+        "county": link,
     }

@@ -200,10 +200,20 @@ def _mix(c1: str, c2: str, t: float) -> str:
 
 
 def heatmap(
-    rows: list[str], cols: list[str], values: list[list[int]], *, label: str = "", width: int = 720
+    rows: list[str],
+    cols: list[str],
+    values: list[list[int]],
+    *,
+    label: str = "",
+    width: int = 720,
+    marks: list[list[bool]] | None = None,
+    unit: str = "张",
+    per: str = "/时",
+    left: int = 52,
 ) -> Markup:
-    """A grid; darker = more. values[r][c]."""
-    left, top, right, bottom = 52, 26, 10, 30
+    """A grid; darker = more. values[r][c]; marks[r][c] draws a red frame (e.g. more
+    windows needed than configured)."""
+    top, right, bottom = 26, 10, 30
     cw = (width - left - right) / max(len(cols), 1)
     ch = 34
     height = top + ch * len(rows) + bottom
@@ -225,10 +235,12 @@ def heatmap(
             fill = "#f3f5f8" if not v else _mix("#dbe8f8", "#0b3f86", t**0.8)
             ink = "#ffffff" if t > 0.5 else INK
             x = left + cw * c
+            marked = bool(marks and marks[r][c])
+            frame = f' class="mark" stroke="{RED}" stroke-width="2.5"' if marked else ""
             out.append(
                 f'<rect x="{_f(x + 1.5)}" y="{_f(yy + 1.5)}" width="{_f(cw - 3)}" '
-                f'height="{ch - 3}" rx="4" fill="{fill}"><title>{_e(lab)} {_e(cols[c])}：'
-                f"{v}张</title></rect>"
+                f'height="{ch - 3}" rx="4" fill="{fill}"{frame}>'
+                f"<title>{_e(lab)} {_e(cols[c])}：{v}{_e(unit)}</title></rect>"
             )
             if v:
                 out.append(
@@ -245,7 +257,7 @@ def heatmap(
         )
     out.append(
         f'<text x="{left + 6 * 26 + 6}" y="{ly}" font-size="11" fill="{INK}">'
-        f"少 → 多（最多{vmax}张/时）</text>"
+        f"少 → 多（最多{vmax}{_e(unit)}{_e(per)}）</text>"
     )
     return svg(width, height, "".join(out), label)
 

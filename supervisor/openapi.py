@@ -31,6 +31,8 @@ from hall.apispec import (
 from .followup import ACTIONS, NOTE_MAX, STATUSES
 from .openapi_admin import SCHEMAS as ADMIN_SCHEMAS
 from .openapi_admin import add_admin
+from .openapi_planner import SCHEMAS as PLANNER_SCHEMAS
+from .openapi_planner import add_planner
 
 TAGS = ("supervisor",)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -92,6 +94,7 @@ SCHEMAS = {
         required=["action", "note"],
     ),
     **ADMIN_SCHEMAS,
+    **PLANNER_SCHEMAS,
 }
 
 RANGE = "`to` is not before `from` and at most 366 days after it (else 400)."
@@ -199,6 +202,7 @@ def _part() -> dict:
         op("Live board", json_response({"type": "object"}), roles=MANAGERS, tags=TAGS),
     )
     add_admin(part)
+    add_planner(part)
     return part.build()
 
 

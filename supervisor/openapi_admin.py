@@ -51,6 +51,11 @@ USER_FIELDS = {
     "display_name": text(32),
     "staff_no": text(32),
     "windows": array(WINDOW_NUMBER, 100, description="windows a clerk may use; [] = any"),
+    "skills": array(
+        SERVICE_CODE,
+        100,
+        description="业务资质: services the clerk is qualified for (balanced calling)",
+    ),
     "active": boolean(),
 }
 
@@ -91,6 +96,7 @@ SCHEMAS = {
             "display_name": string(),
             "staff_no": string(),
             "windows": array(integer()),
+            "skills": array(string()),
             "active": boolean(),
             "created_at": string(nullable=True),
         },

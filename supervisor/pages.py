@@ -35,6 +35,7 @@ NAV = [
     ("supervisor.ranking", "督查排名", MANAGERS),
     ("supervisor.ratings", "好差评跟进", MANAGERS),
     ("supervisor.report", "日报", MANAGERS),
+    ("supervisor.planner_page", "排班预测", MANAGERS),
     ("supervisor.audit_page", "审计日志", MANAGERS),
     ("supervisor.admin_services", "业务管理", ("admin",)),
     ("supervisor.admin_windows", "窗口管理", ("admin",)),
@@ -195,4 +196,4 @@ def login():
 
 
 # The pages, by concern: importing them adds their routes to bp.
-from . import admin_pages, figure_pages, ranking_pages  # noqa: E402, F401
+from . import admin_pages, figure_pages, planner_views, ranking_pages  # noqa: E402, F401

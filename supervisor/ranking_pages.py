@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from hall import ranking as ranking_rules
 from hall import stats
 from hall.app import current_hall
 
@@ -12,37 +13,13 @@ from . import charts
 from .figure_pages import minutes
 from .pages import MANAGERS, bp, hall_today, page, page_range, range_ctx
 
-# --- 督查考评 ranking -----------------------------------------------------------------
-RANK_KEYS = {
-    "good_rate": ("好评率", True),
-    "bad_rate": ("差评率", False),
-    "avg_wait_s": ("平均等候", False),
-    "service_level": ("服务达标率", True),
-}
-
-
-def _indicator(d: dict, key: str):
-    if key in ("good_rate", "bad_rate"):
-        return d["ratings"][key]
-    return d[key]
+# --- 督查考评 ranking: the rules are hall/ranking.py's (the county centre ranks by them too)
+RANK_KEYS = ranking_rules.RANK_KEYS
+_indicator = ranking_rules.indicator
 
 
 def ranking_rows(figs: dict) -> list[dict]:
-    rows = [dict(d) for d in figs["by_department"]]
-    for key, (_label, higher_better) in RANK_KEYS.items():
-        present = [r for r in rows if _indicator(r, key) is not None]
-        present.sort(key=lambda r: _indicator(r, key), reverse=higher_better)
-        rank, prev = 0, object()
-        for i, r in enumerate(present, 1):
-            value = _indicator(r, key)
-            if value != prev:
-                rank, prev = i, value
-            r.setdefault("ranks", {})[key] = rank
-    for r in rows:
-        ranks = r.get("ranks", {})
-        r.setdefault("ranks", {})
-        r["overall"] = round(sum(ranks.values()) / len(ranks), 2) if ranks else None
-    return rows
+    return ranking_rules.rank_rows(figs["by_department"])
 
 
 @bp.get("/ranking")
@@ -59,35 +36,10 @@ def ranking():
         sort = "overall"
     figs = stats.compute(hall, start, end)
     rows = ranking_rows(figs)
-    if sort == "overall":
-        # ties: the better 好评率, then the shorter average wait
-        rows.sort(
-            key=lambda r: (
-                r["overall"] is None,
-                r["overall"] or 0,
-                -(r["ratings"]["good_rate"] or 0),
-                r["avg_wait_s"] if r["avg_wait_s"] is not None else float("inf"),
-                r["department"],
-            )
-        )
-    else:
-        higher = RANK_KEYS[sort][1]
-        rows.sort(
-            key=lambda r: (
-                _indicator(r, sort) is None,
-                -(_indicator(r, sort) or 0) if higher else (_indicator(r, sort) or 0),
-            )
-        )
-    ranked = [r for r in rows if r["overall"] is not None]
-    sl_goal = hall.cfg.supervisor["service_level_goal"]
-    good_goal = hall.cfg.supervisor["good_rate_goal"]
-    for r in rows:
-        r["praise"] = bool(ranked) and r is ranked[0] and len(ranked) > 1
-        below = (r["service_level"] is not None and r["service_level"] < sl_goal) or (
-            r["ratings"]["good_rate"] is not None and r["ratings"]["good_rate"] < good_goal
-        )
-        r["improve"] = bool(ranked) and r is ranked[-1] and len(ranked) > 1 and below
-        r["below_goal"] = below
+    rows.sort(key=ranking_rules.sort_key(sort, "department"))
+    ranking_rules.mark(
+        rows, hall.cfg.supervisor["service_level_goal"], hall.cfg.supervisor["good_rate_goal"]
+    )
     with_data = [r for r in rows if r["tickets"] or r["ratings"]["count"]]
     bars = {}
     for key, (label, higher) in RANK_KEYS.items():

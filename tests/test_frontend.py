@@ -7,7 +7,7 @@ import re
 
 from tests.conftest import ROOT
 
-FACES = ("kiosk", "display", "counter", "supervisor", "appointments")
+FACES = ("kiosk", "display", "counter", "supervisor", "appointments", "citizen", "county")
 FRAGMENTS = {"/supervisor/board/fragment"}  # a part of a page, swapped in by board.js
 MARKER = '<meta name="hall-base" content="base.html">'
 
@@ -157,7 +157,7 @@ def test_one_palette_no_face_colours():
     names = set(re.findall(r"--([\w-]+):\s*#[0-9a-fA-F]{6}\b", palette))
     assert {"blue", "red", "green", "ink", "muted", "line", "bg", "white"} <= names
     sheets = [p for face in FACES for p in sorted((ROOT / face / "static").glob("*.css"))]
-    assert len(sheets) == 6
+    assert len(sheets) == 10
     problems = []
     for path in sheets:
         text = re.sub(r"/\*.*?\*/", "", path.read_text(encoding="utf-8"), flags=re.S)

@@ -1,4 +1,4 @@
-"""The figures kept up to date as tickets move (schema.m012_queue_counts): the waiting
+"""The figures kept up to date as tickets move (schema.m014_queue_counts): the waiting
 count per service, the numbers issued per service (daily quota), and the queue version
 the wait forecast is keyed on. A request reads them instead of counting the queue."""
 
@@ -43,7 +43,7 @@ def test_an_existing_hall_gets_its_counts_when_it_upgrades(tmp_path, clock):
     for table in ("waiting_counts", "issued_counts", "queue_version"):
         db.execute(f"DROP TABLE {table}")
     db.execute("DROP INDEX idx_tickets_queue")
-    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm012_queue_counts'")
+    db.execute("DELETE FROM _sqlite_migrations WHERE name = 'm014_queue_counts'")
     db.close()
 
     db = connect(path)

@@ -46,6 +46,11 @@
     show("cur-priority", !!(c && c.priority));
     setText("cur-priority", c && c.priority ? "绿色通道" + (c.priority_reason ? "：" + c.priority_reason : "") : "");
     show("cur-times", !!c);
+    show("cur-case-box", !!c);
+    if (!c || String(c.id) !== $("cur-case").getAttribute("data-ticket")) {
+      $("cur-case").value = "";  // the case number belongs to the ticket in hand
+      $("cur-case").setAttribute("data-ticket", c ? String(c.id) : "");
+    }
     show("cur-empty", !c);
     if (c) {
       setText("cur-waited", c.waited_text);
@@ -59,12 +64,21 @@
           (tr.from_service_name ? "（原业务 " + tr.from_service_name + "）" : "") +
           (tr.note ? "　备注：" + tr.note : ""));
       }
+      var j = c.journey;
+      show("cur-journey", !!j);
+      if (j) {
+        var nextStep = j.steps[j.step + 1];
+        setText("cur-journey", "一件事：" + j.name + "　第" + (j.step + 1) + "/" + j.steps.length + "步" +
+          (nextStep ? "，办结后转" + nextStep.name : ""));
+      }
     } else {
       show("cur-transfer", false);
+      show("cur-journey", false);
       $("cur-timer").setAttribute("data-start", "");
     }
     tickTimer();
     renderQueue(s.queue);
+    renderParked(s.parked || []);
     renderButtons();
   }
 
@@ -104,13 +118,48 @@
     });
   }
 
+  // Parked (挂起) tickets of this window: each with a 恢复 button.
+  function renderParked(list) {
+    show("parked-panel", list.length > 0);
+    setText("parked-count", list.length);
+    var ul = $("parked-list");
+    ul.textContent = "";
+    list.forEach(function (t) {
+      var li = document.createElement("li");
+      li.setAttribute("data-id", t.id);
+      var b = document.createElement("b"); b.textContent = t.number;
+      var sp = document.createElement("span");
+      sp.textContent = t.service_name + (t.reason ? "（" + t.reason + "）" : "");
+      var btn = document.createElement("button");
+      btn.type = "button"; btn.className = "btn small js-resume"; btn.textContent = "恢复";
+      btn.setAttribute("data-id", t.id); btn.setAttribute("data-number", t.number);
+      li.append(b, sp, btn);
+      ul.append(li);
+    });
+    renderResume();
+  }
+  function renderResume() {
+    var free = state && state.state === "open" && !state.current;
+    document.querySelectorAll(".js-resume").forEach(function (b) {
+      b.disabled = busy || !free;
+      b.title = free ? "" : "请先办结或挂起当前号";
+    });
+  }
+  $("parked-list").addEventListener("click", function (e) {
+    var b = e.target.closest(".js-resume");
+    if (!b || b.disabled || busy) return;
+    run(Hall.api("POST", "/api/tickets/" + b.getAttribute("data-id") + "/resume"),
+      "已恢复办理 " + b.getAttribute("data-number"));
+  });
+
   function enabled(action) {
     if (!state) return false;
     var c = state.current, st = c ? c.status : null;
     switch (action) {
       case "call": return state.state === "open" && !c;
       case "recall": case "noshow": case "start": return st === "called";
-      case "finish": case "transfer": return st === "called" || st === "serving";
+      case "finish": case "transfer": case "park": return st === "called" || st === "serving";
+      case "choose": return state.state === "open" && !c;
       default: return true;
     }
   }
@@ -120,6 +169,7 @@
       var btn = $("btn-" + k.action);
       if (btn) btn.disabled = busy || !enabled(k.action);
     });
+    renderResume();
     var label = $("btn-pause").querySelector(".act-label");
     label.textContent = state && state.state === "paused" ? "恢复服务" : "暂停";
   }
@@ -179,7 +229,14 @@
     recall: function () { return ticketAction("recall", "已重呼 " + state.current.number); },
     start: function () { return ticketAction("start", "开始办理 " + state.current.number); },
     noshow: function () { return ticketAction("no-show", state.current.number + " 已过号"); },
-    finish: function () { return ticketAction("finish", state.current.number + " 已办结，请群众在评价器上评价"); },
+    finish: function () {
+      // 办件编号 typed or scanned (a scanner types it, then Enter: ignored in the field).
+      var c = state && state.current;
+      if (!c) return;
+      var caseNo = $("cur-case").value.trim();
+      return run(Hall.api("POST", "/api/tickets/" + c.id + "/finish", caseNo ? { case_no: caseNo } : {}),
+        c.number + " 已办结，请群众在评价器上评价");
+    },
     transfer: function () { openTransfer(); },
     pause: function () {
       if (state.state === "paused") {
@@ -187,7 +244,9 @@
       }
       openPause();
     },
-    close: function () { openDialog($("dlg-close")); }
+    close: function () { openDialog($("dlg-close")); },
+    park: function () { openPark(); },
+    choose: function () { openChoose(); }
   };
 
   var queued = null;
@@ -199,7 +258,9 @@
         call: state.state === "paused" ? "暂停服务中，按 F6 恢复后再叫号" :
           "请先处理当前号 " + (state.current ? state.current.number : ""),
         recall: "没有可重呼的号", noshow: "没有可过号的号", start: "没有已叫号的号",
-        finish: "没有办理中的号", transfer: "没有可转办的号"
+        finish: "没有办理中的号", transfer: "没有可转办的号", park: "没有可挂起的号",
+        choose: state.state === "paused" ? "暂停服务中，按 F6 恢复后再叫号" :
+          "请先处理当前号 " + (state.current ? state.current.number : "")
       }[action];
       if (why) Hall.toast(why);
       return;
@@ -303,6 +364,97 @@
   });
   $("transfer-ok").addEventListener("click", submitTransfer);
 
+  // Park (挂起): pick a reason (digit keys), Enter confirms.
+  var parkReason = null;
+  function openPark() {
+    parkReason = null;
+    setText("park-number", state.current.number);
+    $("park-ok").disabled = true;
+    document.querySelectorAll("#park-reasons .chip").forEach(function (c) { c.classList.remove("selected"); });
+    openDialog($("dlg-park"));
+  }
+  function choosePark(chip) {
+    document.querySelectorAll("#park-reasons .chip").forEach(function (c) { c.classList.toggle("selected", c === chip); });
+    parkReason = chip.getAttribute("data-reason");
+    $("park-ok").disabled = false;
+  }
+  function submitPark() {
+    if (!parkReason || !state.current) return;
+    var id = state.current.id, number = state.current.number;
+    closeDialog();
+    run(Hall.api("POST", "/api/tickets/" + id + "/park", { reason: parkReason }),
+      number + " 已挂起（" + parkReason + "），可继续叫号");
+  }
+  document.querySelectorAll("#park-reasons .chip").forEach(function (chip) {
+    chip.addEventListener("click", function () { choosePark(chip); });
+  });
+  $("park-ok").addEventListener("click", submitPark);
+
+  // Choose (选号叫号): a waiting ticket this window may serve, and a reason.
+  var chosen = null, chooseReason = null;
+  function chooseReady() {
+    var other = chooseReason === "其他";
+    var reason = other ? $("choose-other").value.trim() : chooseReason;
+    $("choose-ok").disabled = !chosen || !reason;
+    return reason;
+  }
+  function openChoose() {
+    chosen = null; chooseReason = null;
+    $("choose-other").value = "";
+    $("choose-other-label").hidden = true;
+    document.querySelectorAll("#choose-reasons .chip").forEach(function (c) { c.classList.remove("selected"); });
+    var box = $("choose-list");
+    box.textContent = "加载中…";
+    chooseReady();
+    openDialog($("dlg-choose"));
+    Hall.api("GET", "/api/windows/" + WINDOW + "/callable").then(function (list) {
+      box.textContent = "";
+      if (!list.length) {
+        var p = document.createElement("p"); p.className = "none"; p.textContent = "暂无等候的号";
+        box.append(p);
+      }
+      list.forEach(function (t) {
+        var o = document.createElement("button");
+        o.type = "button"; o.className = "opt"; o.setAttribute("data-id", t.id);
+        o.setAttribute("data-number", t.number);
+        var b = document.createElement("b"); b.textContent = t.number;
+        var sp = document.createElement("span"); sp.textContent = t.service_name;
+        var sm = document.createElement("small");
+        sm.textContent = "已等" + t.waited_text + (t.priority ? " · 优先" : "") +
+          (t.journey ? " · 联办" : "") + (t.skill ? " · 资质" : "");
+        o.append(b, sp, sm);
+        box.append(o);
+      });
+    }, function (e) { box.textContent = e.message; });
+  }
+  $("choose-list").addEventListener("click", function (e) {
+    var o = e.target.closest(".opt");
+    if (!o) return;
+    chosen = o;
+    document.querySelectorAll("#choose-list .opt").forEach(function (x) { x.classList.toggle("selected", x === o); });
+    chooseReady();
+  });
+  document.querySelectorAll("#choose-reasons .chip").forEach(function (chip) {
+    chip.addEventListener("click", function () {
+      document.querySelectorAll("#choose-reasons .chip").forEach(function (c) { c.classList.toggle("selected", c === chip); });
+      chooseReason = chip.getAttribute("data-reason");
+      var other = chooseReason === "其他";
+      $("choose-other-label").hidden = !other;
+      if (other) $("choose-other").focus();
+      chooseReady();
+    });
+  });
+  $("choose-other").addEventListener("input", chooseReady);
+  function submitChoose() {
+    var reason = chooseReady();
+    if (!chosen || !reason) return;
+    var id = parseInt(chosen.getAttribute("data-id"), 10), number = chosen.getAttribute("data-number");
+    closeDialog();
+    run(Hall.api("POST", "/api/windows/" + WINDOW + "/call", { ticket: id, reason: reason }),
+      "已叫号 " + number + "（" + reason + "）");
+  }
+  $("choose-ok").addEventListener("click", submitChoose);
+
   function submitClose() {
     closeDialog();
     closing = true;
@@ -335,6 +487,19 @@
           if (pauseReason !== "其他") submitPause();
         }
       } else if (isEnter(e)) { e.preventDefault(); submitPause(); }
+      return;
+    }
+    if (dlg.id === "dlg-park") {
+      var dp = inText ? null : digitOf(e);
+      if (dp) {
+        e.preventDefault();
+        var pc = dlg.querySelector('.chip[data-index="' + dp + '"]');
+        if (pc) choosePark(pc);
+      } else if (isEnter(e)) { e.preventDefault(); submitPark(); }
+      return;
+    }
+    if (dlg.id === "dlg-choose") {
+      if (isEnter(e)) { e.preventDefault(); submitChoose(); }
       return;
     }
     if (dlg.id === "dlg-transfer") {

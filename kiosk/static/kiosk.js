@@ -63,7 +63,7 @@
     countdown(parseInt(D["return"], 10) || 12, false);
     return;
   }
-  if (MODE === "matters") {
+  if (MODE === "matters" || MODE === "materials") {
     countdown(parseInt(D.idle, 10) || 45, true);
   }
 

@@ -21,12 +21,18 @@
   var setText = Hall.setText;
 
   // The same words phone.py renders on the server.
+  var STEP_WORDS = { done: "已办结", current: "当前", todo: "待办" };
   function view(t) {
     var where = t.window ? t.window + "号窗口" : "窗口";
+    var j = t.journey;
+    if (t.status === "waiting" && j && j.step > 0) {
+      return { label: "等候中", headline: "上一步已办结，请等候" + j.steps[j.step].name + "叫号", tone: "waiting" };
+    }
     switch (t.status) {
       case "waiting": return { label: "等候中", headline: "请耐心等候叫号", tone: "waiting" };
       case "called": return { label: "请到" + where, headline: "请尽快前往窗口办理", tone: "called" };
       case "serving": return { label: "办理中", headline: "正在办理", tone: "serving" };
+      case "parked": return { label: "挂起", headline: "业务暂时挂起，备齐材料后请回到窗口", tone: "serving" };
       case "done": return { label: "已办结", headline: "业务已办结", tone: "done" };
       case "no_show": return { label: "过号", headline: "您已过号，请到导办台咨询", tone: "no_show" };
       default: return { label: "已取消", headline: "此号已取消", tone: "cancelled" };
@@ -50,13 +56,49 @@
     $("p-wait").hidden = t.status !== "waiting";
     setText($("p-ahead"), t.waiting_ahead);
     setText($("p-eta"), t.eta_minutes);
+    drawJourney(t.journey);
     var rated = t.rated || rating.sent;
     $("p-rate").hidden = !(t.status === "done" && !rated);
     $("p-thanks").hidden = !rated;
     if (t.status === "called" && lastStatus !== "called" && navigator.vibrate) {
       try { navigator.vibrate([300, 150, 300]); } catch (e) { /* not allowed */ }
     }
+    if (t.status === "called" && lastStatus !== "called") ding();
     lastStatus = t.status;
+  }
+
+  // A short two-tone sound when the number is called (where the browser allows sound
+  // without a tap; otherwise the vibration and the page are the signal).
+  function ding() {
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      var ctx = new Ctx();
+      [[880, 0], [660, 0.35]].forEach(function (n) {
+        var osc = ctx.createOscillator(), gain = ctx.createGain();
+        osc.frequency.value = n[0];
+        gain.gain.setValueAtTime(0.25, ctx.currentTime + n[1]);
+        gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + n[1] + 0.3);
+        osc.connect(gain); gain.connect(ctx.destination);
+        osc.start(ctx.currentTime + n[1]); osc.stop(ctx.currentTime + n[1] + 0.32);
+      });
+    } catch (e) { /* no sound here */ }
+  }
+
+  function drawJourney(j) {
+    $("p-journey").hidden = !j;
+    if (!j) return;
+    setText($("p-journey-name"), "一件事：" + j.name);
+    var ol = $("p-steps");
+    ol.textContent = "";
+    j.steps.forEach(function (s) {
+      var li = document.createElement("li");
+      li.className = "p-step " + s.state;
+      var sp = document.createElement("span"); sp.textContent = s.name;
+      var sm = document.createElement("small"); sm.textContent = STEP_WORDS[s.state] || "";
+      li.append(sp, sm);
+      ol.append(li);
+    });
   }
 
   var fetching = false, again = false;

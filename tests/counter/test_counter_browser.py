@@ -364,3 +364,35 @@ def test_guide_desk_priority_lookup_requeue(browser, live):
             assert tok["token"] not in html
     finally:
         ctx.close()
+
+
+def test_the_case_number_is_typed_or_scanned_at_finish(browser, live):
+    """办件编号 at 办结: a scanner types the number and Enter into the field; Enter there
+    calls nobody; 办结 keeps it in the finished event; the next ticket starts empty."""
+    add_staff(live, "clerk1")
+    live_issue(live, "SB")
+    live_issue(live, "SB")
+    ctx, page = new_page(browser, SMALL_PC)
+    try:
+        sign_in_window(page, live, "clerk1", 1)
+        expect(page.locator("#cur-case-box")).to_be_hidden()
+        page.click("#btn-call")
+        expect(page.locator("#cur-number")).to_have_text("B001")
+        page.fill("#cur-case", "BJ-2026-000123")
+        page.press("#cur-case", "Enter")  # the scanner's Enter
+        expect(page.locator("#cur-number")).to_have_text("B001")
+        page.click("#btn-finish")
+        expect(page.locator("#cur-empty")).to_be_visible()
+        t = db_ticket(live, "B001")
+        ev = rows(
+            live.db_path,
+            "SELECT details FROM ticket_events WHERE ticket_id = ? AND kind = 'finished'",
+            [t["id"]],
+        )[0]
+        assert json.loads(ev["details"])["case_no"] == "BJ-2026-000123"
+        page.click("#btn-call")
+        expect(page.locator("#cur-number")).to_have_text("B002")
+        expect(page.locator("#cur-case")).to_have_value("")
+        assert page.errors == []
+    finally:
+        ctx.close()

@@ -337,7 +337,8 @@ def test_without_espeak_the_display_works_and_the_log_says_why_once(tmp_path, cl
             "HALL_CONFIG": TEST_CONFIG,
             "DATABASE": str(tmp_path / "v.sqlite3"),
             "CLOCK": clock,
-            "HALL": {"voice": {"espeak": "/nonexistent/espeak-ng"}},
+            # no voice pack either: a pack's recordings would speak without espeak-ng
+            "HALL": {"voice": {"espeak": "/nonexistent/espeak-ng", "pack": "none"}},
         }
     )
     c = app.test_client()

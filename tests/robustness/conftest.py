@@ -23,6 +23,9 @@ KIND_STATUS = {
     "finished": "done",
     "transferred": "waiting",
     "cancelled": "cancelled",
+    "parked": "parked",
+    "resumed": "serving",
+    "advanced": "waiting",  # 一件事: on to the next step's queue
     "rated": None,
     "unrated": None,
 }

@@ -38,6 +38,7 @@ from hypothesis import HealthCheck, settings
 from hall import create_app
 from hall.auth import create_user, hash_password
 from hall.clock import FrozenClock
+from hall.face import OPTIONAL
 
 from ..conftest import PASSWORD, TEST_CONFIG, local
 from . import st_hooks  # noqa: F401  (registers the filter hooks)
@@ -63,6 +64,8 @@ def _make_app(tmp_dir):
             "DATABASE": str(tmp_dir / "hall.sqlite3"),
             "CLOCK": FrozenClock(local(2026, 11, 30, 9, 0)),
             "TESTING": True,
+            # The optional faces too (hall.face.OPTIONAL): their endpoints conform as well.
+            "FACES": list(OPTIONAL),
         }
     )
     hall = app.extensions["hall"]

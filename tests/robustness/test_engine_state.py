@@ -1,8 +1,9 @@
 """Hypothesis stateful test of the queue engine, straight on hall.engine with Actors.
 
-Any sequence of issue, call-next, recall, start, no-show, requeue, finish, transfer,
-cancel, rate, window open/pause/close (also a supervisor's forced close) and clock moves,
-by the right or the wrong person, keeps the books:
+Any sequence of issue (also 一件事 journeys), call-next, call a chosen ticket, recall,
+start, no-show, requeue, finish, transfer, park, resume, cancel, rate, window
+open/pause/close (also a supervisor's forced close) and clock moves, by the right or the
+wrong person, under the configured and the balanced policy, keeps the books:
 
 - a domain error (Conflict/Forbidden/Invalid/NotFound) changes nothing, and nothing but a
   domain error is ever raised;
@@ -57,27 +58,41 @@ WINDOWS = [1, 2, 3, 4]
 _dirs = itertools.count()
 # "right": the clerk signed in where the action happens; else anyone (often refused)
 ANYONE = st.sampled_from(["right", "right", "right", *ACTORS])
-ACTIONS = ["recall", "start", "no_show", "requeue", "finish"]
+ACTIONS = ["recall", "start", "no_show", "requeue", "finish", "park", "resume"]
 FOLLOW_UPS = [
     "recall", "recall", "start", "start", "finish", "finish", "no_show", "no_show", "requeue",
     "requeue", "transfer_service", "transfer_window", "cancel", "rate", "rate", "call_next",
+    "park", "resume", "call_chosen",
 ]  # fmt: skip
+JOURNEYS = [{"code": "ESF", "name": "二手房交易", "steps": ["BDC", "SB", "BDC"]}]
 
 
 class EngineMachine(RuleBasedStateMachine):
     tmp: Path  # set by the test
 
     tickets = Bundle("tickets")
+    queue: dict = {}  # [queue] settings of the run
+    skills: dict = {}  # clerk -> services qualified for
 
     def __init__(self):
         super().__init__()
         path = self.tmp / f"engine{next(_dirs)}.sqlite3"
-        self.cfg = config_mod.load(TEST_CONFIG)
+        self.cfg = config_mod.load(TEST_CONFIG, {"journeys": JOURNEYS, "queue": self.queue})
         self.clock = FrozenClock(local(2026, 11, 30, 9, 0))
         self.store = Store(str(path))
         # a second connection sees only what was committed
         self.committed = sqlite3.connect(str(path), check_same_thread=False)
         sync_config(self.store, self.cfg, self.clock.now())
+        with self.store.write() as db:
+            for a in ACTORS:
+                db["users"].insert(
+                    {
+                        "username": a.username,
+                        "password_hash": "!",
+                        "role": a.role,
+                        "skills": json.dumps(self.skills.get(a.username, [])),
+                    }
+                )
         self.bus = EventBus()
         self.published: list[int] = []
         self.bus.subscribe(self._on_event)
@@ -146,10 +161,19 @@ class EngineMachine(RuleBasedStateMachine):
         self.act("open", self.engine.open_window, 1, CLERKS[0])
         self.act("open", self.engine.open_window, 3, CLERKS[2])
 
-    @rule(target=tickets, service=st.sampled_from(SERVICES), priority=st.booleans())
-    def issue(self, service, priority):
+    @rule(
+        target=tickets,
+        service=st.sampled_from(SERVICES),
+        priority=st.booleans(),
+        journey=st.sampled_from([False, False, True]),
+    )
+    def issue(self, service, priority, journey=False):
         kwargs = {"priority": True, "priority_reason": "老年人", "actor": BOSS} if priority else {}
-        t = self.act("issue", self.engine.issue, service, **kwargs)
+        if journey:
+            service, kwargs["journey"] = JOURNEYS[0]["steps"][0], "ESF"
+            t = self.act("issue", self.engine.issue, None, **kwargs)
+        else:
+            t = self.act("issue", self.engine.issue, service, **kwargs)
         if t is None:
             return -1  # a refused issue still gives the bundle an id: one that never exists
         self.issued_service[t["id"]] = service
@@ -196,6 +220,16 @@ class EngineMachine(RuleBasedStateMachine):
                 self.act("rate", e.rate, ticket, 1 + ticket % 5, ["态度不好"], "")
             elif step == "call_next":
                 self.act("call_next", e.call_next, window, clerk)
+            elif step == "park":
+                self.act("park", e.park, ticket, clerk, "补充材料")
+            elif step == "resume":
+                parked = list(db.query("SELECT id FROM tickets WHERE status = 'parked'"))
+                ticket = parked[0]["id"] if parked else ticket
+                self.act("resume", e.resume, ticket, clerk)
+            elif step == "call_chosen":
+                waiting = list(db.query("SELECT id FROM tickets WHERE status = 'waiting'"))
+                ticket = waiting[-1]["id"] if waiting else ticket
+                self.act("call_chosen", e.call_ticket, window, ticket, clerk, "预约到场")
 
     @rule(ticket=tickets, action=st.sampled_from(ACTIONS), actor=ANYONE)
     def act_on_a_ticket(self, ticket, action, actor):
@@ -283,6 +317,8 @@ class EngineMachine(RuleBasedStateMachine):
                 assert t["window"] is not None and t["clerk"]
             if t["status"] == "waiting":
                 assert t["window"] is None, t["number"]
+            if t["status"] == "parked":  # set aside at its window, not in hand
+                assert t["window"] is not None and t["clerk"] and t["parked_at"]
             # ratings only for finished tickets, after the finish
             kinds = [e["kind"] for e in evs]
             if "rated" in kinds or "unrated" in kinds:
@@ -313,7 +349,7 @@ class EngineMachine(RuleBasedStateMachine):
             status = "waiting"
             for e in evs:
                 status = KIND_STATUS[e["kind"]] or status
-                if e["kind"] == "transferred":
+                if e["kind"] in ("transferred", "advanced"):
                     to = json.loads(e["details"]).get("to_service")
                     service = to or service
             if status == "waiting" and day == today:
@@ -321,7 +357,7 @@ class EngineMachine(RuleBasedStateMachine):
         counts = self.engine.read.waiting_counts(db)
         assert {k: v for k, v in counts.items() if v} == dict(replayed)
 
-        # the figures kept up to date by triggers (schema.m012_queue_counts), recounted:
+        # the figures kept up to date by triggers (schema.m014_queue_counts), recounted:
         # numbers issued per day and service (the service it was issued for, whatever
         # transfers followed), and each waiting ticket's place in its queue
         read = self.engine.read
@@ -373,6 +409,27 @@ def test_engine_keeps_its_invariants(tmp_path):
     )
 
 
+class BalancedMachine(EngineMachine):
+    """The same books under queue.policy = "balanced", a priority ratio and skills."""
+
+    queue = {"policy": "balanced", "priority_ratio": 2, "park_limit": 2}
+    skills = {"clerk2": ["SB", "YB"], "clerk3": ["CRJ"], "clerk4": ["BDC", "GJJ"]}
+
+
+def test_engine_keeps_its_invariants_balanced(tmp_path):
+    BalancedMachine.tmp = tmp_path
+    run_state_machine_as_test(
+        BalancedMachine,
+        settings=settings(
+            max_examples=100,
+            stateful_step_count=30,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        ),
+    )
+
+
 def test_the_machine_reaches_the_interesting_states(tmp_path):
     """The rules are not all refused: fixed rounds drive every transition through the
     same act() the random runs use, and the invariants hold at the end."""
@@ -389,14 +446,25 @@ def test_the_machine_reaches_the_interesting_states(tmp_path):
     m.cancel(c, BOSS, "不办了")
     m.pause_window(3, "right")
     m.serve(2, ["transfer_service"], "BDC", 2)  # nothing for window 2
+    assert m.engine.read.ticket(m.store.db(), a)["status"] == "waiting"
+    j = m.issue("SB", False, True)  # 一件事 ESF: BDC -> SB -> BDC
+    m.issue("BDC", False)
+    m.serve(2, ["park", "call_next", "finish", "resume", "finish"], "SB", 2)  # j on to SB
+    m.issue("BDC", False)
+    m.serve(4, ["call_chosen"], "SB", 4)  # nothing window 4 may call
+    m.open_window(3, "right")  # resumes the paused window
+    m.serve(3, ["finish", "call_chosen", "finish"], "SB", 3)
     m.advance_clock(300)
     m.books_balance()
     ok = {k.split(":")[0] for k, v in m.outcomes.items() if k.endswith(":ok")}
     assert ok >= {
         "issue", "call_next", "recall", "start", "transfer", "finish", "rate", "no_show",
-        "requeue", "close", "cancel", "pause", "open",
+        "requeue", "close", "cancel", "pause", "open", "park", "resume", "call_chosen",
     }, m.outcomes  # fmt: skip
-    assert m.engine.read.ticket(m.store.db(), a)["status"] == "waiting"
+    kinds = [r["kind"] for r in m.store.db().query(
+        "SELECT kind FROM ticket_events WHERE ticket_id = ? ORDER BY id", [j]
+    )]  # fmt: skip
+    assert "advanced" in kinds, kinds
     m.teardown()
 
 
