@@ -101,9 +101,15 @@ class Store:
             self._local.db = db
             me = threading.current_thread()
             with self._lock:
-                # a connection this thread had before a close() is garbage now
-                self._all = [(t, d) for t, d in self._all if t is not me]
+                # a connection this thread had before a close() is garbage now, and so
+                # are those of threads that have ended (short-lived threads would
+                # otherwise pile up open connections: a file descriptor or three each)
+                ended = [d for t, d in self._all if t is not me and not t.is_alive()]
+                self._all = [(t, d) for t, d in self._all if t is not me and t.is_alive()]
                 self._all.append((me, db))
+            for old in ended:
+                with contextlib.suppress(Exception):
+                    old.close()
         return db
 
     @contextlib.contextmanager
