@@ -76,6 +76,21 @@ def _release(fd: int | None) -> None:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One BEGIN IMMEDIATE transaction on db: committed, or rolled back on any error (a
+    deferred transaction fails under concurrent writers when it upgrades to a write)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")
+
+
 class Store:
     """Hands each thread its own connection to one database file."""
 
@@ -123,15 +138,8 @@ class Store:
         # writer threads turned millisecond transactions into seconds-long waits.
         # (Other processes on the same file still meet busy_timeout.)
         with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 yield db
-            except BaseException:
-                if db.conn.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            else:
-                db.execute("COMMIT")
 
     def close(self) -> None:
         """Close this thread's connection and those of threads that have ended.
