@@ -28,6 +28,7 @@ import re
 import secrets
 from datetime import date, timedelta
 
+from hall import idnumber
 from hall.clock import to_iso
 from hall.config import ConfigError
 from hall.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
@@ -103,14 +104,15 @@ class Bookings(Schedule):
 
     @classmethod
     def for_app(cls, app, hall) -> Bookings:
-        return cls(hall)
+        return cls(hall, app.config["SECRET_KEY"])
 
     @staticmethod
     def of(hall) -> Bookings:
         return hall.faces.state("appointments")
 
-    def __init__(self, hall):
+    def __init__(self, hall, secret: str = ""):
         self.hall = hall
+        self.secret = secret  # the key of ID numbers' hashes (the same as the citizen face's)
         s = hall.cfg.appointments
         self.limiter = RateLimiter(
             s["book_rate_limit_per_hour"], 3600.0, hall.cfg.security["rate_limit_exempt"]
@@ -199,7 +201,33 @@ class Bookings(Schedule):
                     )
         return marked
 
-    def book(self, *, service, date_text, slot, name, phone, actor=None, address=None) -> dict:
+    def person(self, raw) -> dict | None:
+        """{key, masked} of a resident ID number given at booking (None when none was
+        given); Invalid when it is not a valid number. The number goes no further."""
+        if raw is None or raw == "":
+            return None
+        if not isinstance(raw, str):
+            raise Invalid("字段id_number须为字符串 ('id_number' must be a string)")
+        number = idnumber.normalize(raw)
+        if not number:
+            return None
+        if not idnumber.valid(number):
+            raise Invalid(idnumber.INVALID)
+        return {"key": idnumber.key_of(self.secret, number), "masked": idnumber.mask(number)}
+
+    def book(
+        self,
+        *,
+        service,
+        date_text,
+        slot,
+        name,
+        phone,
+        id_number=None,
+        notify: bool = True,
+        actor=None,
+        address=None,
+    ) -> dict:
         for key, value in (
             ("service", service),
             ("date", date_text),
@@ -223,6 +251,7 @@ class Bookings(Schedule):
         phone = phone.strip().replace(" ", "").replace("-", "")
         if not PHONE_RE.fullmatch(phone):
             raise Invalid("请填写正确的11位手机号码 (phone must be a mainland mobile number)")
+        person = self.person(id_number)
         db = self.hall.store.db()
         svc = self._service(db, service)
         if not svc["active"]:
@@ -254,6 +283,15 @@ class Bookings(Schedule):
                     f"该手机号{day_label(day)}已有预约，每人每天限约一次 "
                     "(one booking per phone per day)"
                 )
+            if person and w.execute(
+                "SELECT COUNT(*) FROM appointments WHERE id_key = ? AND date = ? "
+                "AND status != 'cancelled'",
+                [person["key"], day.isoformat()],
+            ).fetchone()[0]:
+                raise Conflict(
+                    f"该身份证{day_label(day)}已有预约，每人每天限约一次 "
+                    "(one booking per ID number per day)"
+                )
             taken = w.execute(
                 "SELECT COUNT(*) FROM appointments WHERE service = ? AND date = ? AND slot = ? "
                 "AND status != 'cancelled'",
@@ -276,6 +314,9 @@ class Bookings(Schedule):
                     "status": "booked",
                     "late": 0,
                     "created_at": to_iso(now),
+                    "id_key": person["key"] if person else None,
+                    "id_masked": person["masked"] if person else None,
+                    "notify": int(bool(notify)),
                 }
             )
             self.hall.engine.audit(
@@ -288,6 +329,7 @@ class Bookings(Schedule):
                 date=day.isoformat(),
                 slot=slot,
                 phone=mask_phone(phone),
+                id_card=person is not None,
             )
             return self._by_code(w, code)
 
@@ -347,8 +389,41 @@ class Bookings(Schedule):
                 f"（预约时段{day_label(day)} {row['slot']}） (check-in opens at {opens.isoformat()})"
             )
         late = now > closes
+        return self._check_in(row, now, late, kiosk, actor)
 
-        def within(w, t):
+    def today_of(self, id_key: str) -> dict | None:
+        """The booking today (booked, or missed: its window closed) of the person with
+        this ID key, the earliest slot first; None when there is none."""
+        if not id_key:
+            return None
+        self.sweep()
+        rows = list(
+            self.hall.store.db().query(
+                "SELECT * FROM appointments WHERE id_key = ? AND date = ? "
+                "AND status IN ('booked', 'missed') ORDER BY status, slot, id",
+                [id_key, self.now().date().isoformat()],
+            )
+        )
+        return rows[0] if rows else None
+
+    def check_in_by_id(self, id_key: str, kiosk=None, actor=None, within=None):
+        """An ID card at the kiosk: (ticket, late, booking) when the person has a booking
+        whose on-time check-in window is open now, else None (the card takes an ordinary
+        number). within(db, ticket) runs in the check-in's transaction."""
+        row = self.today_of(id_key)
+        if row is None or row["status"] != "booked":
+            return None
+        now = self.now()
+        opens, closes = self.checkin_window(self.start_of(row))
+        if not opens <= now <= closes:
+            return None
+        return self._check_in(row, now, False, kiosk, actor, within=within, via="card")
+
+    def _check_in(self, row, now, late, kiosk, actor, within=None, via="code"):
+        """Issue the booking's ticket and mark it checked in, one transaction."""
+        code = row["code"]
+
+        def inside(w, t):
             changed = w.execute(
                 "UPDATE appointments SET status = 'checked_in', late = ?, ticket_id = ?, "
                 "checked_in_at = ?, kiosk = ? WHERE id = ? AND status IN ('booked', 'missed')",
@@ -365,7 +440,10 @@ class Bookings(Schedule):
                 ticket=t["number"],
                 late=late,
                 kiosk=kiosk,
+                via=via,
             )
+            if within is not None:
+                within(w, t)
 
         ticket = self.hall.engine.issue(
             row["service"],
@@ -375,9 +453,9 @@ class Bookings(Schedule):
             lane=2 if late else 1,
             appointment_id=row["id"],
             ignore_quota=not late,
-            within=within,
+            within=inside,
         )
-        return ticket, late, self._by_code(db, code)
+        return ticket, late, self._by_code(self.hall.store.db(), code)
 
     # --- JSON -----------------------------------------------------------------------
     def to_json(self, db, row: dict, *, full_phone: bool = False, full_name: bool = False) -> dict:
@@ -399,6 +477,8 @@ class Bookings(Schedule):
             "late": bool(row["late"]),
             "name": row["name"] if full_name else mask_name(row["name"]),
             "phone": row["phone"] if full_phone else mask_phone(row["phone"]),
+            "id_masked": row.get("id_masked") or None,
+            "notify": bool(row.get("notify", 1)),
             "checkin_opens": opens.isoformat(timespec="seconds"),
             "checkin_closes": closes.isoformat(timespec="seconds"),
             "created_at": read.local_iso(row["created_at"]),

@@ -83,6 +83,9 @@ def book_submit():
     form = {
         k: (request.form.get(k) or "")[:64] for k in ("service", "date", "slot", "name", "phone")
     }
+    # The checkbox comes after a hidden 0: ticked gives ["0", "1"]; a form without it, [].
+    ticks = request.form.getlist("notify")
+    form["notify"] = "1" if not ticks or "1" in ticks else "0"
     try:
         row = Bookings.of(hall).book(
             service=form["service"],
@@ -90,6 +93,9 @@ def book_submit():
             slot=form["slot"],
             name=form["name"],
             phone=form["phone"],
+            # never put back into the page (form): the number is not kept anywhere
+            id_number=(request.form.get("id_number") or "")[:32],
+            notify=form["notify"] == "1",
             actor=None,
             address=request.remote_addr or "unknown",
         )

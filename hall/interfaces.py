@@ -75,6 +75,31 @@ class Bookings(Protocol):
     def set_capacities(self, day, capacities: dict, actor) -> dict: ...
 
 
+#: Check-in of a booking by the booker's ID card, provided by the appointments face.
+BOOKING_CHECKIN = "booking_checkin"
+
+
+@runtime_checkable
+class BookingCheckIn(Protocol):
+    """A booking found by the keyed hash of its booker's resident ID number
+    (hall.idnumber.key_of with the server's secret key; given at booking).
+
+    today(id_key): None, or the person's booking today still open (booked, or missed:
+    its window has closed) as {service, service_name, date, slot (HH:MM), status,
+    status_text, state: "early" | "due" | "late", checkin_opens, checkin_closes (HH:MM)}.
+    check_in(id_key, kiosk=, actor=, within=): when a booking is "due" (its on-time
+    check-in window is open), check it in exactly as its code would (a lane-1
+    `appointment` ticket, the faces' issue hooks, the booking's phone subscribed to
+    即将到号 unless the booker said no) and return the answer (the POST /api/tickets body
+    plus `late` and `appointment: {service, date, slot, status}`, no booking code);
+    None when nothing is due. within(db, ticket) runs inside the check-in's
+    transaction (raising there undoes it). Errors are hall.errors (e.g. the hall closed)."""
+
+    def today(self, id_key: str) -> dict | None: ...
+
+    def check_in(self, id_key: str, *, kiosk=None, actor=None, within=None) -> dict | None: ...
+
+
 #: The county's catalogue of matters (事项清单), provided by the county face.
 MATTERS = "matters"
 
