@@ -283,11 +283,14 @@ class Bookings(Schedule):
                     f"该手机号{day_label(day)}已有预约，每人每天限约一次 "
                     "(one booking per phone per day)"
                 )
-            if person and w.execute(
-                "SELECT COUNT(*) FROM appointments WHERE id_key = ? AND date = ? "
-                "AND status != 'cancelled'",
-                [person["key"], day.isoformat()],
-            ).fetchone()[0]:
+            if (
+                person
+                and w.execute(
+                    "SELECT COUNT(*) FROM appointments WHERE id_key = ? AND date = ? "
+                    "AND status != 'cancelled'",
+                    [person["key"], day.isoformat()],
+                ).fetchone()[0]
+            ):
                 raise Conflict(
                     f"该身份证{day_label(day)}已有预约，每人每天限约一次 "
                     "(one booking per ID number per day)"
