@@ -203,7 +203,8 @@ class Bookings(Schedule):
 
     def person(self, raw) -> dict | None:
         """{key, masked} of a resident ID number given at booking (None when none was
-        given); Invalid when it is not a valid number. The number goes no further."""
+        given); 400 when it is not shaped like one, 404 when its check digit or birth
+        date is wrong (no one's number). The number goes no further."""
         if raw is None or raw == "":
             return None
         if not isinstance(raw, str):
@@ -211,8 +212,10 @@ class Bookings(Schedule):
         number = idnumber.normalize(raw)
         if not number:
             return None
-        if not idnumber.valid(number):
+        if not idnumber.SHAPE.fullmatch(number):
             raise Invalid(idnumber.INVALID)
+        if not idnumber.valid(number):  # the right shape, but no one's (as at the kiosk)
+            raise NotFound(idnumber.INVALID)
         return {"key": idnumber.key_of(self.secret, number), "masked": idnumber.mask(number)}
 
     def book(
