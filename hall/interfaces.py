@@ -40,6 +40,9 @@ PAGE_ADDONS = "page_addons"
 class PageAddons(Protocol):
     """What a face adds to another face's page (provided by the citizen face: the
     kiosk's 长者模式 button and ID-card script, the guide desk's 呼叫帮办 alerts).
+    Several faces may provide it (MULTI): the page gets every provider's additions,
+    in face order (lists joined; data merged, an earlier face's key kept), and a
+    provider that fails adds nothing while the others still add theirs.
 
     for_page(page, **context) -> {"scripts": [url], "styles": [url], "buttons": [
     {"label", "href", "id", "cls", "method": "get" | "post", "fields": {name: value}}],
@@ -48,6 +51,11 @@ class PageAddons(Protocol):
     data as data-* attributes of its body, and loads the scripts after its own."""
 
     def for_page(self, page: str, **context) -> dict: ...
+
+
+#: Interfaces more than one face may provide: hall.faces.interfaces(name) gives every
+#: provider in face order; hall.faces.interface(name) the first (None when none).
+MULTI = frozenset({PAGE_ADDONS})
 
 
 BOOKINGS = "bookings"
