@@ -28,7 +28,6 @@ import re
 import secrets
 from datetime import date, timedelta
 
-from hall import idnumber
 from hall.clock import to_iso
 from hall.config import ConfigError
 from hall.errors import Conflict, Forbidden, Invalid, NotFound, TooMany
@@ -36,6 +35,7 @@ from hall.hours import WEEKDAY_CN
 from hall.ratelimit import RateLimiter
 
 from .capacity import capacities_of
+from .person import ByIdNumber
 from .schedule import Schedule, day_label, end_label, hhmm, moment_label
 
 # No 0/O or 1/I: a code read aloud or typed from paper cannot be mistaken.
@@ -99,7 +99,7 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
-class Bookings(Schedule):
+class Bookings(Schedule, ByIdNumber):
     """The appointments face's state (hall.faces.state("appointments"))."""
 
     @classmethod
@@ -200,23 +200,6 @@ class Bookings(Schedule):
                         slot=r["slot"],
                     )
         return marked
-
-    def person(self, raw) -> dict | None:
-        """{key, masked} of a resident ID number given at booking (None when none was
-        given); 400 when it is not shaped like one, 404 when its check digit or birth
-        date is wrong (no one's number). The number goes no further."""
-        if raw is None or raw == "":
-            return None
-        if not isinstance(raw, str):
-            raise Invalid("字段id_number须为字符串 ('id_number' must be a string)")
-        number = idnumber.normalize(raw)
-        if not number:
-            return None
-        if not idnumber.SHAPE.fullmatch(number):
-            raise Invalid(idnumber.INVALID)
-        if not idnumber.valid(number):  # the right shape, but no one's (as at the kiosk)
-            raise NotFound(idnumber.INVALID)
-        return {"key": idnumber.key_of(self.secret, number), "masked": idnumber.mask(number)}
 
     def book(
         self,
@@ -396,34 +379,6 @@ class Bookings(Schedule):
             )
         late = now > closes
         return self._check_in(row, now, late, kiosk, actor)
-
-    def today_of(self, id_key: str) -> dict | None:
-        """The booking today (booked, or missed: its window closed) of the person with
-        this ID key, the earliest slot first; None when there is none."""
-        if not id_key:
-            return None
-        self.sweep()
-        rows = list(
-            self.hall.store.db().query(
-                "SELECT * FROM appointments WHERE id_key = ? AND date = ? "
-                "AND status IN ('booked', 'missed') ORDER BY status, slot, id",
-                [id_key, self.now().date().isoformat()],
-            )
-        )
-        return rows[0] if rows else None
-
-    def check_in_by_id(self, id_key: str, kiosk=None, actor=None, within=None):
-        """An ID card at the kiosk: (ticket, late, booking) when the person has a booking
-        whose on-time check-in window is open now, else None (the card takes an ordinary
-        number). within(db, ticket) runs in the check-in's transaction."""
-        row = self.today_of(id_key)
-        if row is None or row["status"] != "booked":
-            return None
-        now = self.now()
-        opens, closes = self.checkin_window(self.start_of(row))
-        if not opens <= now <= closes:
-            return None
-        return self._check_in(row, now, False, kiosk, actor, within=within, via="card")
 
     def _check_in(self, row, now, late, kiosk, actor, within=None, via="code"):
         """Issue the booking's ticket and mark it checked in, one transaction."""

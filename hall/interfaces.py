@@ -48,7 +48,9 @@ class PageAddons(Protocol):
     {"label", "href", "id", "cls", "method": "get" | "post", "fields": {name: value}}],
     "data": {name: value}} for the page named: "kiosk" (context: kiosk, mode, ticket
     token when a ticket is shown) or "guide". The page renders buttons in its own place,
-    data as data-* attributes of its body, and loads the scripts after its own."""
+    data as data-* attributes of its body, and loads the scripts after its own.
+    "checkin" is the appointments face's 预约签到 screen (context: kiosk, mode "start"
+    or "ticket"); "phone" the ticket's phone page (context: status, token)."""
 
     def for_page(self, page: str, **context) -> dict: ...
 

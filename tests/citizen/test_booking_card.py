@@ -311,3 +311,39 @@ def test_purge_erases_the_booking_id_number(make_app, clock):
     data = open(hall.store.path, "rb").read()
     assert idnumber.mask(full).encode() not in data
     assert idnumber.key_of(SECRET, full).encode() not in data
+
+
+def test_the_check_in_screen_takes_the_id_number_for_the_code(make_app, clock):
+    app = make_app(
+        {
+            "kiosks": [{"id": "K1", "name": "自助区1号机"}, {"id": "K2", "name": "自助区2号机"}],
+            "card_readers": [
+                {"kiosk": "K1", "kind": "keyboard"},
+                {"kiosk": "K2", "kind": "agent"},
+            ],
+        }
+    )
+    hall = app.extensions["hall"]
+    client = app.test_client()
+    full = number(BOOKED)
+    code = book(client, id_number=full).get_json()["code"]
+    # a keyboard-mode reader types into the code field: the number stands for the code
+    clock.set(local(2026, 12, 1, 9, 0))
+    r = client.post("/kiosk/checkin", data={"kiosk": "K1", "code": full})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 409 and "签到尚未开始，请于09:30后签到" in page and full not in page
+    clock.set(local(2026, 12, 1, 9, 35))
+    r = client.post("/kiosk/checkin", data={"kiosk": "K1", "code": full})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 200 and 'id="ticket-number">B001<' in page and full not in page
+    assert booking_row(hall, code)["status"] == "checked_in"
+    r = client.post("/kiosk/checkin", data={"kiosk": "K1", "code": full})
+    assert r.status_code == 409 and "已签到，号码B001" in r.get_data(as_text=True)
+    r = client.post("/kiosk/checkin", data={"kiosk": "K1", "code": number(WALKER)})
+    assert r.status_code == 404 and "该身份证今天没有预约" in r.get_data(as_text=True)
+    # the screens say so; an agent reader's card comes through the citizen face's script
+    page = client.get("/kiosk/checkin?kiosk=K1").get_data(as_text=True)
+    assert "或刷身份证" in page and "idcard.js" not in page
+    page = client.get("/kiosk/checkin?kiosk=K2").get_data(as_text=True)
+    assert 'data-idcard="agent"' in page and "/citizen/static/idcard.js" in page
+    assert "或刷身份证" not in client.get("/kiosk/checkin").get_data(as_text=True)
