@@ -20,6 +20,11 @@ Rules (all times hall-local):
 - A booking still ``booked`` after its window closed is ``missed`` (marked lazily on
   reads). A phone with more than ``no_show_limit`` missed bookings dated in the last 30
   days (today included) may not book (403).
+- The booker may give a resident ID number: only its keyed hash and masked form are
+  kept (hall.idnumber), one booking per ID number per day as per phone. The ID card
+  read at a kiosk inside the check-in window checks the booking in (person.py:
+  check_in_by_id, published as the `booking_checkin` interface by checkin.py); on the
+  check-in screen the number stands for the code (code_of_id).
 """
 
 from __future__ import annotations
