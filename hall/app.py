@@ -294,23 +294,29 @@ def create_app(test_config: dict | None = None) -> Flask:
     return app
 
 
-EMPTY_ADDONS = {"scripts": [], "styles": [], "buttons": [], "data": {}}
-
-
 def _register_page_addons(app: Flask, hall: HallContext) -> None:
     """`page_addons(page, **context)` in every template: what other faces add to a
-    page (hall.interfaces.PAGE_ADDONS), or nothing when no face provides it."""
+    page (hall.interfaces.PAGE_ADDONS, from every face that provides it, in face
+    order), or nothing when no face provides it."""
     from .interfaces import PAGE_ADDONS
 
     def page_addons(page: str, **context) -> dict:
-        provider = hall.faces.interface(PAGE_ADDONS)
-        if provider is None:
-            return EMPTY_ADDONS
-        try:
-            return {**EMPTY_ADDONS, **provider.for_page(page, **context)}
-        except Exception:  # an add-on must never break the page it is added to
-            log.exception("page add-ons for %s failed", page)
-            return EMPTY_ADDONS
+        out = {"scripts": [], "styles": [], "buttons": [], "data": {}}
+        for provider in hall.faces.interfaces(PAGE_ADDONS):
+            try:
+                part = provider.for_page(page, **context) or {}
+                lists = {k: list(part.get(k) or ()) for k in ("scripts", "styles", "buttons")}
+                data = dict(part.get("data") or {})
+            except Exception:  # an add-on must never break the page it is added to
+                log.exception("page add-ons for %s failed", page)
+                continue
+            for key, items in lists.items():
+                out[key].extend(i for i in items if i not in out[key])
+            for key, value in data.items():
+                out["data"].setdefault(key, value)
+            for key, value in part.items():  # a key the interface does not name yet
+                out.setdefault(key, value)
+        return out
 
     app.jinja_env.globals["page_addons"] = page_addons
 
