@@ -76,7 +76,8 @@ def test_elder_mode_screens(browser, tmp_path):
             expect(page.locator("body.elder")).to_have_count(1)
             # at least 1.5x the kiosk's type, once the page's stylesheet is in
             page.wait_for_function(
-                f"parseFloat(getComputedStyle(document.body).fontSize) >= {1.5 * normal}"
+                "(n) => parseFloat(getComputedStyle(document.body).fontSize) >= n",
+                arg=1.5 * normal,
             )
             assert page.locator(".e-svc").count() == 4  # the most used first, then 更多
             expect(page.locator("#e-more")).to_be_visible()
@@ -101,7 +102,7 @@ def test_guide_desk_alert_until_acknowledged(browser, tmp_path):
     try:
         login_page(guide, server.url, "/counter/guide", "guide")
         expect(guide.locator("#help-alerts")).to_be_hidden()
-        guide.wait_for_function("window.helpSocket && window.helpSocket.connected")
+        guide.wait_for_function("() => window.helpSocket && window.helpSocket.connected")
         kiosk.goto(server.url + "/kiosk/elder?kiosk=K2")
         kiosk.click("#e-help")
         expect(kiosk.locator("#e-notice")).to_have_text("已通知工作人员，请稍候")
