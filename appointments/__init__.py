@@ -8,7 +8,11 @@ API: /api/appointments... (see docs/appointments.md). Figures: `appointments` in
 
 from hall.face import Face, PersonalData
 
-from .schema import m007_appointments, m008_appointment_slot_capacities
+from .schema import (
+    m007_appointments,
+    m008_appointment_slot_capacities,
+    m009_appointment_id_and_notify,
+)
 from .settings import SETTINGS
 
 FACE = Face(
@@ -16,8 +20,15 @@ FACE = Face(
     summary="预约办: booking, kiosk check-in, figures",
     blueprints=("appointments.api:bp", "appointments.pages:bp"),
     settings=SETTINGS,
-    migrations=(m007_appointments, m008_appointment_slot_capacities),
-    provides={"bookings": "appointments.capacity:for_app"},
+    migrations=(
+        m007_appointments,
+        m008_appointment_slot_capacities,
+        m009_appointment_id_and_notify,
+    ),
+    provides={
+        "bookings": "appointments.capacity:for_app",
+        "booking_checkin": "appointments.checkin:for_app",
+    },
     check_config="appointments.booking:check_settings",
     setup="appointments.booking:Bookings.for_app",
     figures={"appointments": "appointments.stats:appointment_stats"},
@@ -29,5 +40,8 @@ FACE = Face(
             "appointments", "phone", "date", "appointments.booking:mask_phone", "预约手机号"
         ),
         PersonalData("appointments", "name", "date", "appointments.booking:mask_name", "预约姓名"),
+        # The ID number given at booking: its keyed hash and masked form, erased.
+        PersonalData("appointments", "id_key", "date", None, "预约身份证号（加密摘要）"),
+        PersonalData("appointments", "id_masked", "date", None, "预约身份证号（掩码）"),
     ),
 )

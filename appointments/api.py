@@ -15,6 +15,7 @@ from hall.validate import choice_arg, date_arg, field, json_body, text_arg
 from hall.vocabulary import STAFF_ROLES
 
 from .booking import STATUSES, Bookings, normalize_code
+from .checkin import answer
 
 bp = Blueprint("appointments_api", __name__, url_prefix="/api")
 TOO_MANY = "操作过于频繁，请稍后再试 (too many requests from this address)"
@@ -72,6 +73,8 @@ def book():
         slot=values["slot"],
         name=values["name"],
         phone=values["phone"],
+        id_number=field(data, "id_number", str, default=None, max_len=32, nullable=True),
+        notify=field(data, "notify", bool, default=True),
         actor=actor,
         address=_address(),
     )
@@ -136,18 +139,8 @@ def cancel(code: str):
 
 def check_in_response(code: str, kiosk: str | None, actor) -> dict:
     """Check in and build the body POST /api/tickets would give, plus late and booking."""
-    hall = current_hall()
     ticket, late, row = bookings().check_in(code, kiosk=kiosk, actor=actor)
-    body = issuing.answer(hall, ticket, kiosk=kiosk, source="appointment")
-    body["late"] = late
-    body["appointment"] = {
-        "code": row["code"],
-        "service": row["service"],
-        "date": row["date"],
-        "slot": row["slot"],
-        "status": row["status"],
-    }
-    return body
+    return answer(current_hall(), ticket, late, row, kiosk)
 
 
 @bp.post("/appointments/<code>/check-in")

@@ -20,6 +20,11 @@ Rules (all times hall-local):
 - A booking still ``booked`` after its window closed is ``missed`` (marked lazily on
   reads). A phone with more than ``no_show_limit`` missed bookings dated in the last 30
   days (today included) may not book (403).
+- The booker may give a resident ID number: only its keyed hash and masked form are
+  kept (hall.idnumber), one booking per ID number per day as per phone. The ID card
+  read at a kiosk inside the check-in window checks the booking in (person.py:
+  check_in_by_id, published as the `booking_checkin` interface by checkin.py); on the
+  check-in screen the number stands for the code (code_of_id).
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from hall.hours import WEEKDAY_CN
 from hall.ratelimit import RateLimiter
 
 from .capacity import capacities_of
+from .person import ByIdNumber
 from .schedule import Schedule, day_label, end_label, hhmm, moment_label
 
 # No 0/O or 1/I: a code read aloud or typed from paper cannot be mistaken.
@@ -98,19 +104,20 @@ def new_code() -> str:
     return "".join(secrets.choice(ALPHABET) for _ in range(CODE_LENGTH))
 
 
-class Bookings(Schedule):
+class Bookings(Schedule, ByIdNumber):
     """The appointments face's state (hall.faces.state("appointments"))."""
 
     @classmethod
     def for_app(cls, app, hall) -> Bookings:
-        return cls(hall)
+        return cls(hall, app.config["SECRET_KEY"])
 
     @staticmethod
     def of(hall) -> Bookings:
         return hall.faces.state("appointments")
 
-    def __init__(self, hall):
+    def __init__(self, hall, secret: str = ""):
         self.hall = hall
+        self.secret = secret  # the key of ID numbers' hashes (the same as the citizen face's)
         s = hall.cfg.appointments
         self.limiter = RateLimiter(
             s["book_rate_limit_per_hour"], 3600.0, hall.cfg.security["rate_limit_exempt"]
@@ -199,7 +206,19 @@ class Bookings(Schedule):
                     )
         return marked
 
-    def book(self, *, service, date_text, slot, name, phone, actor=None, address=None) -> dict:
+    def book(
+        self,
+        *,
+        service,
+        date_text,
+        slot,
+        name,
+        phone,
+        id_number=None,
+        notify: bool = True,
+        actor=None,
+        address=None,
+    ) -> dict:
         for key, value in (
             ("service", service),
             ("date", date_text),
@@ -223,6 +242,7 @@ class Bookings(Schedule):
         phone = phone.strip().replace(" ", "").replace("-", "")
         if not PHONE_RE.fullmatch(phone):
             raise Invalid("请填写正确的11位手机号码 (phone must be a mainland mobile number)")
+        person = self.person(id_number)
         db = self.hall.store.db()
         svc = self._service(db, service)
         if not svc["active"]:
@@ -254,6 +274,18 @@ class Bookings(Schedule):
                     f"该手机号{day_label(day)}已有预约，每人每天限约一次 "
                     "(one booking per phone per day)"
                 )
+            if (
+                person
+                and w.execute(
+                    "SELECT COUNT(*) FROM appointments WHERE id_key = ? AND date = ? "
+                    "AND status != 'cancelled'",
+                    [person["key"], day.isoformat()],
+                ).fetchone()[0]
+            ):
+                raise Conflict(
+                    f"该身份证{day_label(day)}已有预约，每人每天限约一次 "
+                    "(one booking per ID number per day)"
+                )
             taken = w.execute(
                 "SELECT COUNT(*) FROM appointments WHERE service = ? AND date = ? AND slot = ? "
                 "AND status != 'cancelled'",
@@ -276,6 +308,9 @@ class Bookings(Schedule):
                     "status": "booked",
                     "late": 0,
                     "created_at": to_iso(now),
+                    "id_key": person["key"] if person else None,
+                    "id_masked": person["masked"] if person else None,
+                    "notify": int(bool(notify)),
                 }
             )
             self.hall.engine.audit(
@@ -288,6 +323,7 @@ class Bookings(Schedule):
                 date=day.isoformat(),
                 slot=slot,
                 phone=mask_phone(phone),
+                id_card=person is not None,
             )
             return self._by_code(w, code)
 
@@ -347,8 +383,13 @@ class Bookings(Schedule):
                 f"（预约时段{day_label(day)} {row['slot']}） (check-in opens at {opens.isoformat()})"
             )
         late = now > closes
+        return self._check_in(row, now, late, kiosk, actor)
 
-        def within(w, t):
+    def _check_in(self, row, now, late, kiosk, actor, within=None, via="code"):
+        """Issue the booking's ticket and mark it checked in, one transaction."""
+        code = row["code"]
+
+        def inside(w, t):
             changed = w.execute(
                 "UPDATE appointments SET status = 'checked_in', late = ?, ticket_id = ?, "
                 "checked_in_at = ?, kiosk = ? WHERE id = ? AND status IN ('booked', 'missed')",
@@ -365,7 +406,10 @@ class Bookings(Schedule):
                 ticket=t["number"],
                 late=late,
                 kiosk=kiosk,
+                via=via,
             )
+            if within is not None:
+                within(w, t)
 
         ticket = self.hall.engine.issue(
             row["service"],
@@ -375,9 +419,9 @@ class Bookings(Schedule):
             lane=2 if late else 1,
             appointment_id=row["id"],
             ignore_quota=not late,
-            within=within,
+            within=inside,
         )
-        return ticket, late, self._by_code(db, code)
+        return ticket, late, self._by_code(self.hall.store.db(), code)
 
     # --- JSON -----------------------------------------------------------------------
     def to_json(self, db, row: dict, *, full_phone: bool = False, full_name: bool = False) -> dict:
@@ -399,6 +443,8 @@ class Bookings(Schedule):
             "late": bool(row["late"]),
             "name": row["name"] if full_name else mask_name(row["name"]),
             "phone": row["phone"] if full_phone else mask_phone(row["phone"]),
+            "id_masked": row.get("id_masked") or None,
+            "notify": bool(row.get("notify", 1)),
             "checkin_opens": opens.isoformat(timespec="seconds"),
             "checkin_closes": closes.isoformat(timespec="seconds"),
             "created_at": read.local_iso(row["created_at"]),

@@ -39,6 +39,13 @@ NAME = string(
     description="the citizen's name",
 )
 
+ID_NUMBER = string(
+    18,
+    pattern="^[1-9][0-9]{5}(19[0-9]{2}|20[01][0-9])(0[1-9]|1[0-2])(0[1-9]|1[0-9]|2[0-8])"
+    "[0-9]{3}[0-9X]$",
+    description="an 18-character resident ID number with its GB 11643 check digit",
+)
+
 SCHEMAS = {
     "Appointment": obj(
         {
@@ -59,6 +66,10 @@ SCHEMAS = {
             "created_at": DATETIME,
             "checked_in_at": DATETIME,
             "ticket_number": string(nullable=True),
+            "id_masked": string(
+                nullable=True, description="the ID number given at booking, masked (3408…1234)"
+            ),
+            "notify": boolean(description="the phone gets the ticket's 即将到号 messages"),
             "url": string(),
             "qr": string(),
         },
@@ -78,6 +89,16 @@ SCHEMAS = {
             ),
             "name": NAME,
             "phone": string(11, pattern="^1[3-9][0-9]{9}$", description="mainland mobile"),
+            "id_number": {
+                **ID_NUMBER,
+                "nullable": True,
+                "description": "optional: the booker's resident ID number (GB 11643); only "
+                "its keyed hash and masked form are kept; the card then checks in",
+            },
+            "notify": boolean(
+                description="default true: once checked in, the phone gets the ticket's "
+                "即将到号 and called messages (when the hall has an SMS channel)"
+            ),
         },
         required=["service", "date", "slot", "name", "phone"],
     ),

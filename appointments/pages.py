@@ -10,7 +10,7 @@ from datetime import date
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from hall import issuing
+from hall import idnumber, issuing
 from hall.app import current_hall
 from hall.errors import HallError, Invalid, NotFound, TooMany
 
@@ -83,6 +83,9 @@ def book_submit():
     form = {
         k: (request.form.get(k) or "")[:64] for k in ("service", "date", "slot", "name", "phone")
     }
+    # The checkbox comes after a hidden 0: ticked gives ["0", "1"]; a form without it, [].
+    ticks = request.form.getlist("notify")
+    form["notify"] = "1" if not ticks or "1" in ticks else "0"
     try:
         row = Bookings.of(hall).book(
             service=form["service"],
@@ -90,6 +93,9 @@ def book_submit():
             slot=form["slot"],
             name=form["name"],
             phone=form["phone"],
+            # never put back into the page (form): the number is not kept anywhere
+            id_number=(request.form.get("id_number") or "")[:32],
+            notify=form["notify"] == "1",
             actor=None,
             address=request.remote_addr or "unknown",
         )
@@ -196,11 +202,17 @@ def checkin_page():
 def checkin_submit():
     hall = _hall()
     kiosk = _kiosk_arg(request.form.get("kiosk"))
-    code = normalize_code(request.form.get("code", ""))
+    raw = (request.form.get("code") or "")[:80]
+    code = normalize_code(raw)
     try:
         if not code:
             raise Invalid("请扫描预约二维码或输入预约码 (enter the booking code)")
         issuing.check_rate(hall, None, request.remote_addr or "", TOO_MANY)
+        number = idnumber.normalize(raw)
+        if idnumber.SHAPE.fullmatch(number):
+            # a keyboard-mode ID-card reader typed into the code field: the ID number
+            # given at booking stands for the code (it goes no further than its hash)
+            code = Bookings.of(hall).code_of_id(number)
         body = check_in_response(code, kiosk, None)
     except HallError as e:
         return _checkin_page(kiosk, error=e.message.split(" (")[0], status=e.status)

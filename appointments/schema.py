@@ -43,3 +43,14 @@ def m008_appointment_slot_capacities(db):
         not_null={"capacity"},
         foreign_keys=[("service", "services", "code")],
     )
+
+
+def m009_appointment_id_and_notify(db):
+    """The booker's resident ID number when given at booking: only its keyed hash
+    (hall.idnumber.key_of; check-in by ID card at the kiosk) and its masked form, never
+    the number. notify: the booking's phone gets the ticket's 即将到号 and called
+    messages once checked in (1 unless the booker said no)."""
+    db["appointments"].add_column("id_key", str)
+    db["appointments"].add_column("id_masked", str)
+    db["appointments"].add_column("notify", int, not_null_default=1)
+    db["appointments"].create_index(["id_key", "date"])

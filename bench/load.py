@@ -37,8 +37,6 @@ import math
 import multiprocessing as mp
 import os
 import random
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -48,409 +46,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import LiveServer  # noqa: E402
-
-PASSWORD = "bench-password-42"
-SERVICES = [
-    ("BDC", "不动产登记", "自然资源局", "A", 10),
-    ("SB", "社会保险", "人社局", "B", 6),
-    ("YB", "医疗保障", "医保局", "C", 6),
-    ("GJJ", "住房公积金", "公积金中心", "D", 8),
-]
-
-
-# --- helpers --------------------------------------------------------------------------
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile (q in 0..100); 0.0 for no data."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[min(rank, len(ordered)) - 1]
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def bench_config(windows: int, kiosks: int, voice: bool) -> str:
-    """A hall with 4 services and `windows` windows that each serve all of them."""
-    lines = [
-        "[hall]",
-        'name = "压测大厅"',
-        'timezone = "Asia/Shanghai"',
-        "",
-        "[hours]",
-        "always_open = true",
-        "",
-        "[security]",
-        "ticket_rate_limit_per_minute = 0",
-        "login_max_failures = 0",
-        "",
-        "[voice]",
-        f"enabled = {'true' if voice else 'false'}",
-        "repeat = 1",
-        "",
-    ]
-    for code, name, dept, prefix, minutes in SERVICES:
-        lines += [
-            "[[services]]",
-            f'code = "{code}"',
-            f'name = "{name}"',
-            f'department = "{dept}"',
-            f'prefix = "{prefix}"',
-            f"service_minutes = {minutes}",
-            "",
-        ]
-    codes = ", ".join(f'"{s[0]}"' for s in SERVICES)
-    for n in range(1, windows + 1):
-        lines += [
-            "[[windows]]",
-            f"number = {n}",
-            f'name = "{n}号窗口"',
-            f"services = [{codes}]",
-            "",
-        ]
-    for k in range(1, kiosks + 1):
-        lines += ["[[kiosks]]", f'id = "K{k}"', f'name = "{k}号取号机"', ""]
-    return "\n".join(lines)
-
-
-class Server(LiveServer):
-    """`python -m hall serve` on a fresh database in a temp dir, no ticket rate limit."""
-
-    def __init__(self, tmp: Path, config: str, threads: int, message_queue: str = ""):
-        super().__init__(
-            tmp,
-            config=config,
-            threads=threads,
-            start_timeout=60,
-            settings={
-                "security": {"ticket_rate_limit_per_minute": 0},
-                "server": {"message_queue": message_queue},
-            },
-        )
-
-
-class RedisServer:
-    """Debian's redis-server on a free port in a temp dir (for --servers N)."""
-
-    def __init__(self, tmp: Path):
-        import shutil
-
-        exe = shutil.which("redis-server") or "/usr/bin/redis-server"
-        self.port = free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = subprocess.Popen(
-            [
-                exe,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--dir",
-                str(tmp),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        import socket
-
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            self.proc.wait(5)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (the gunicorn worker)."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
-    pids = [pid]
-    try:
-        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
-        pids += [int(c) for c in children]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
-    return total
-
-
-def add_users(names: list[str], env: dict | None) -> None:
-    """`python -m hall user add NAME --role clerk` with the password on stdin (in parallel)."""
-    procs = []
-    for name in names:
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "hall", "user", "add", name, "--role", "clerk"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=str(ROOT),
-                env=env,
-                text=True,
-            )
-        )
-    for p in procs:
-        _, err = p.communicate(PASSWORD + "\n", timeout=120)
-        if p.returncode != 0 and "exists" not in err and "已存在" not in err:
-            raise RuntimeError(f"user add failed: {err[-500:]}")
-
-
-# --- displays (own processes) ---------------------------------------------------------
-def display_worker(url: str, count: int, conn, worker: int) -> None:
-    """Connect `count` /display clients; record (ticket_id, arrival) per client."""
-    import socketio
-
-    from bench.clients import dispatch_on_read_thread
-
-    dispatch_on_read_thread()
-
-    arrivals: list[dict[int, float]] = [dict() for _ in range(count)]
-    snapshots = [0] * count
-    clients = []
-    errors = 0
-
-    def make(i):
-        sio = socketio.Client(reconnection=True, logger=False, engineio_logger=False)
-
-        @sio.on("called", namespace="/display")
-        def called(data, i=i):
-            now = time.monotonic()
-            tid = data.get("ticket_id") if isinstance(data, dict) else None
-            if tid is not None and not data.get("recall"):
-                arrivals[i].setdefault(tid, now)
-
-        @sio.on("snapshot", namespace="/display")
-        def snap(data, i=i):
-            snapshots[i] += 1
-
-        return sio
-
-    for i in range(count):
-        sio = make(i)
-        for attempt in range(5):
-            try:
-                sio.connect(url, namespaces=["/display"], transports=["websocket"], wait_timeout=10)
-                break
-            except Exception:
-                time.sleep(0.2 * (attempt + 1))
-        else:
-            errors += 1
-        clients.append(sio)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and sum(1 for s in snapshots if s) < count - errors:
-        time.sleep(0.05)
-    conn.send({"ready": worker, "connected": sum(1 for s in snapshots if s), "errors": errors})
-    conn.recv()  # "stop"
-    conn.send({"arrivals": arrivals, "errors": errors})
-    for sio in clients:
-        try:
-            sio.disconnect()
-        except Exception:
-            pass
-    conn.close()
-
-
-def display_worker_raw(url: str, count: int, conn, worker: int) -> None:
-    """`count` /display clients speaking Engine.IO 4 / Socket.IO 5 over WebSocket
-    directly, all in one thread (select): a client costs almost nothing, so what is
-    measured is the server, as with real displays on their own machines."""
-    import select
-
-    import websocket
-
-    ws_url = url.replace("http://", "ws://").replace("https://", "wss://")
-    ws_url += "/socket.io/?EIO=4&transport=websocket"
-    arrivals: list[dict[int, float]] = [dict() for _ in range(count)]
-    ready = [False] * count
-    socks = []
-    errors = 0
-    for i in range(count):
-        try:
-            ws = websocket.create_connection(ws_url, timeout=10)
-            opened = ws.recv()
-            if not opened.startswith("0"):
-                raise RuntimeError(f"unexpected open packet {opened[:40]!r}")
-            ws.send("40/display,")
-            socks.append((i, ws))
-        except Exception:  # noqa: BLE001
-            errors += 1
-    by_fd = {ws.sock.fileno(): (i, ws) for i, ws in socks}
-    prefix = '42/display,["called",'
-    stop = False
-    announced = False
-    deadline = time.monotonic() + 15
-    while not stop:
-        readable, _, _ = select.select(list(by_fd), [], [], 0.05)
-        now = time.monotonic()
-        for fd in readable:
-            i, ws = by_fd[fd]
-            try:
-                msg = ws.recv()
-            except Exception:  # noqa: BLE001
-                errors += 1
-                del by_fd[fd]
-                continue
-            if msg == "2":
-                ws.send("3")  # pong
-            elif msg.startswith(prefix):
-                data = json.loads(msg[len("42/display,") :])[1]
-                if not data.get("recall"):
-                    arrivals[i].setdefault(data["ticket_id"], now)
-            elif msg.startswith('42/display,["snapshot"'):
-                ready[i] = True
-        if not announced and (all(ready[i] for i, _ in socks) or now > deadline):
-            conn.send({"ready": worker, "connected": sum(ready), "errors": errors})
-            announced = True
-        if announced and conn.poll():
-            conn.recv()  # "stop"
-            stop = True
-    conn.send({"arrivals": arrivals, "errors": errors})
-    for _, ws in socks:
-        try:
-            ws.close()
-        except Exception:  # noqa: BLE001
-            pass
-    conn.close()
-
-
-# --- kiosks and clerks ----------------------------------------------------------------
-class Results:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.issue_ms: list[float] = []
-        self.call_ms: list[float] = []
-        self.finish_ms: list[float] = []
-        self.calls: dict[int, float] = {}  # ticket id -> monotonic time the call was sent
-        self.errors = 0
-        self.error_samples: list[str] = []
-        self.empty_calls = 0
-
-    def error(self, text: str) -> None:
-        with self.lock:
-            self.errors += 1
-            if len(self.error_samples) < 5:
-                self.error_samples.append(text[:300])
-
-
-class Session:
-    """requests.Session that, like a browser, retries once when a kept-alive connection
-    turns out to have been closed by the server meanwhile (gunicorn keepalive: 5 s); the
-    server closes an idle connection before reading a request, so nothing was done."""
-
-    def __init__(self):
-        import requests
-
-        self._requests = requests
-        self.s = requests.Session()
-        self.headers = self.s.headers
-
-    def post(self, url, **kw):
-        try:
-            return self.s.post(url, **kw)
-        except self._requests.ConnectionError:
-            return self.s.post(url, **kw)
-
-
-def kiosk_loop(url, kiosk_id, services, stop, res: Results, interval: float, printing: bool, rng):
-
-    s = Session()
-    i = 0
-    if interval and rng:
-        stop.wait(rng.uniform(0, interval))  # kiosks do not start in step
-    while not stop.is_set():
-        service = services[i % len(services)]
-        i += 1
-        t0 = time.monotonic()
-        try:
-            body = {"service": service, "kiosk": kiosk_id, "print": printing}
-            r = s.post(url + "/api/tickets", json=body, timeout=30)
-            dt = (time.monotonic() - t0) * 1000
-            if r.status_code != 201:
-                res.error(f"issue {r.status_code} {r.text}")
-            else:
-                with res.lock:
-                    res.issue_ms.append(dt)
-        except Exception as e:  # noqa: BLE001 - a benchmark counts every failure
-            res.error(f"issue {e!r}")
-        if interval:
-            stop.wait(rng.expovariate(1 / interval) if rng else interval)
-
-
-def clerk_loop(url, username, window, stop, res: Results, pause: float, idle: float, ready, rng):
-
-    s = Session()
-    try:
-        r = s.post(
-            url + "/api/login", json={"username": username, "password": PASSWORD}, timeout=30
-        )
-        r.raise_for_status()
-        s.headers["X-CSRF-Token"] = r.json()["csrf_token"]
-        r = s.post(url + f"/api/windows/{window}/open", json={}, timeout=30)
-        if r.status_code != 200:
-            raise RuntimeError(f"open window {window}: {r.status_code} {r.text}")
-    except Exception as e:  # noqa: BLE001
-        res.error(f"clerk setup {e!r}")
-        ready.wait()
-        return
-    ready.wait()
-    if pause and rng:
-        stop.wait(rng.uniform(0, pause))  # clerks do not call in step
-    while not stop.is_set():
-        t0 = time.monotonic()
-        try:
-            r = s.post(url + f"/api/windows/{window}/call-next", json={}, timeout=30)
-            dt = (time.monotonic() - t0) * 1000
-            if r.status_code != 200:
-                res.error(f"call {r.status_code} {r.text}")
-                stop.wait(0.1)
-                continue
-            ticket = r.json()["ticket"]
-            with res.lock:
-                res.call_ms.append(dt)
-                if ticket is None:
-                    res.empty_calls += 1
-                else:
-                    res.calls[ticket["id"]] = t0
-            if ticket is None:
-                stop.wait(idle)  # nobody waiting: the clerk tries again in a moment
-                continue
-            if pause:  # hold the ticket; at the end of the run, finish it at once
-                stop.wait(rng.expovariate(1 / pause) if rng else pause)
-            t1 = time.monotonic()
-            r = s.post(url + f"/api/tickets/{ticket['id']}/finish", json={}, timeout=30)
-            if r.status_code != 200:
-                res.error(f"finish {r.status_code} {r.text}")
-            else:
-                with res.lock:
-                    res.finish_ms.append((time.monotonic() - t1) * 1000)
-        except Exception as e:  # noqa: BLE001
-            res.error(f"clerk {e!r}")
-            stop.wait(0.1)
+from bench.hallserver import (  # noqa: E402
+    RedisServer,
+    Server,
+    add_users,
+    bench_config,
+    cpu_seconds,
+    fill_queue,
+    percentile,
+    proc_status,
+)
+from bench.idle import IdleSockets  # noqa: E402
+from bench.listeners import display_worker, display_worker_raw  # noqa: E402
+from bench.workers import Results, clerk_loop, kiosk_loop  # noqa: E402
 
 
 # --- main -----------------------------------------------------------------------------
@@ -464,11 +72,17 @@ def run(args) -> dict:
         cfg_path.write_text(
             bench_config(max(args.clerks, 4), max(args.kiosks, 1), args.voice), encoding="utf-8"
         )
-        threads = args.threads or (args.displays + args.clerks + args.kiosks + 64)
+        # HTTP threads: WebSockets hold none (hall/compat/wsloop.py)
+        threads = args.threads or 64
+        # the bench's own clients (127.0.0.1) are the hall's screens, kiosks and clerks;
+        # the idle connections come from other addresses and count as public
+        security = {"rate_limit_exempt": ["127.0.0.1"]}
+        if args.idle_sockets:
+            security["socket_limit"] = max(3000, args.idle_sockets + 500)
         if args.servers > 1:
             redis = RedisServer(tmp)
         for _ in range(args.servers):
-            server = Server(tmp, str(cfg_path), threads, redis.url if redis else "")
+            server = Server(tmp, str(cfg_path), threads, redis.url if redis else "", security)
             server.start()
             servers.append(server)
             urls.append(server.url)
@@ -511,8 +125,12 @@ def _run(args, urls: list[str], servers: list[Server]) -> dict:
     if not services:
         raise SystemExit("no open service without a daily quota to issue for")
 
-    # Displays first, in their own processes.
     ctx = mp.get_context("spawn")
+    prefill_s = fill_queue(url, services, args.waiting) if args.waiting else 0.0
+    idle = IdleSockets(ctx, urls, services, args) if args.idle_sockets else None
+    status0 = proc_status(server.proc.pid) if server else {}
+
+    # Displays next, in their own processes.
     procs, conns = [], []
     procs_wanted = max(args.display_procs, len(urls))
     per = math.ceil(args.displays / procs_wanted) if args.displays else 0
@@ -606,6 +224,9 @@ def _run(args, urls: list[str], servers: list[Server]) -> dict:
         display_errors += msg["errors"]
     for p in procs:
         p.join(30)
+    status1 = proc_status(server.proc.pid) if server else {}
+    health = requests.get(url + "/api/health", timeout=30).json()
+    idle_out = idle.stop() if idle else {}
 
     latencies = []
     lost = 0
@@ -647,7 +268,17 @@ def _run(args, urls: list[str], servers: list[Server]) -> dict:
         "server_cpu_pct": round(100 * server_cpu / elapsed_run, 1) if server_cpu else None,
         "clients_cpu_pct": round(100 * clients_cpu / elapsed_run, 1),
         "loadavg": round(max(load0, load1), 1),
+        "waiting_before": args.waiting,
+        "prefill_s": round(prefill_s, 1),
+        **idle_out,
+        "server_threads": status1.get("Threads"),
+        "server_threads_before_displays": status0.get("Threads"),
+        "server_rss_mb": round(status1.get("VmRSS", 0) / 1024, 1) or None,
+        "server_fds": status1.get("fds"),
+        "server_sockets": health.get("sockets"),
+        "date": time.strftime("%Y-%m-%d"),
     }
+    out["errors"] += idle_out.get("idle_errors", 0)
     if res.error_samples:
         out["error_samples"] = res.error_samples
     return out
@@ -669,6 +300,26 @@ def table(out: dict) -> str:
             f"{out['call_to_display_max_ms']} ms ({out['deliveries']} deliveries)",
         ),
         ("errors / lost calls", f"{out['errors']} / {out['lost_calls']}"),
+        ("tickets waiting before the run", f"{out['waiting_before']}"),
+    ]
+    if out.get("idle_sockets"):
+        rows += [
+            (
+                "idle public connections",
+                f"{out['idle_sockets']} ({out['idle_phones']} phone pages): "
+                f"{out['idle_joined_at_start']} joined in {out['idle_connect_s']} s, "
+                f"{out['idle_live_at_end']} live at the end",
+            ),
+            (
+                "phone re-reads p50 / p99",
+                f"{out['phone_reads']}: {out['phone_read_p50_ms']} / {out['phone_read_p99_ms']} ms",
+            ),
+        ]
+    rows += [
+        (
+            "server threads / RSS / fds",
+            f"{out['server_threads']} / {out['server_rss_mb']} MB / {out['server_fds']}",
+        ),
         ("server CPU (100% = one core)", f"{out['server_cpu_pct']} %"),
         ("benchmark clients' CPU", f"{out['clients_cpu_pct']} % (same machine)"),
         ("machine load average", f"{out['loadavg']} (2 cores; other work skews the figures)"),
@@ -810,6 +461,29 @@ def main(argv=None) -> int:
         "random moments (default); fixed: fixed periods, all clients in step (worst case)",
     )
     p.add_argument("--seed", type=int, default=1, help="random seed for --arrivals poisson")
+    p.add_argument(
+        "--waiting", type=int, default=0, help="tickets issued before the run (a long queue)"
+    )
+    p.add_argument(
+        "--idle-sockets",
+        type=int,
+        default=0,
+        help="public connections held open during the run besides the measuring displays "
+        "(bench/idle.py): idle screens and phone pages, from many loopback addresses",
+    )
+    p.add_argument(
+        "--idle-phones",
+        type=float,
+        default=0.5,
+        help="share of --idle-sockets that are phone pages following a ticket (default 0.5)",
+    )
+    p.add_argument(
+        "--idle-per-address",
+        type=int,
+        default=4,
+        help="idle connections per source address (under security.socket_limit_per_address)",
+    )
+    p.add_argument("--idle-procs", type=int, default=2, help="processes for the idle connections")
     args = p.parse_args(argv)
     if args.sweep:
         out = sweep(args)

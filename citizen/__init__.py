@@ -13,7 +13,7 @@ See docs/citizen.md. Voice packs are the core's (hall/voicepack.py).
 
 from hall.face import Command, Face, IssueOption, PersonalData
 
-from .schema import m100_citizen
+from .schema import m100_citizen, m101_sms_msgid
 from .settings import SETTINGS, check_config
 
 FACE = Face(
@@ -26,7 +26,7 @@ FACE = Face(
     ),
     settings=SETTINGS,
     check_config=check_config,
-    migrations=(m100_citizen,),
+    migrations=(m100_citizen, m101_sms_msgid),
     setup="citizen.state:setup",
     subscribers=("citizen.state:subscriber",),
     routes=("citizen.namespaces:routes",),

@@ -1,6 +1,7 @@
 """The "page_addons" interface (hall/interfaces.py): the kiosk gets the 长者模式 button,
-the ID-card script and, on its ticket screen, 短信提醒; the guide desk gets the
-呼叫帮办 alerts. The pages render what is given; they never import this face."""
+the ID-card script and, on its ticket screen, 短信提醒; the 预约签到 screen gets the
+ID-card script of a serial or agent reader; the guide desk gets the 呼叫帮办 alerts.
+The pages render what is given; they never import this face."""
 
 from __future__ import annotations
 
@@ -57,6 +58,15 @@ class Addons:
                         "fields": {"ticket": context["token"]},
                     }
                 )
+        elif page == "checkin":
+            # 预约签到 screen: a keyboard-mode reader types into its code field (the
+            # number stands for the code there); a serial or agent reader's card is
+            # taken to the card's screen, which checks the booking in.
+            reader = self._reader(context.get("kiosk"))
+            if reader is not None and context.get("mode", "start") != "ticket":
+                out["data"].update({"idcard": reader["kind"], "idcard-kiosk": reader["kiosk"]})
+                if reader["kind"] != "keyboard":
+                    out["scripts"].append(url_for("citizen.static", filename="idcard.js"))
         elif page == "guide":
             out["scripts"].append(url_for("citizen.static", filename="helpdesk.js"))
             out["styles"].append(url_for("citizen.static", filename="helpdesk.css"))

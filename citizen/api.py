@@ -3,6 +3,7 @@
 POST /api/idcard/scan            a keyboard-mode reader's number, from the kiosk page
 POST /api/idcard/agent           a kiosk machine's agent (X-Agent-Key) reports a card
 POST /api/idcard/tickets         take a number with a card read {card, service, kiosk}
+POST /api/idcard/check-in        check in the card holder's booking due now {card, kiosk}
 POST /api/sms/subscribe          leave a phone number for a ticket {token, phone}
 GET  /api/sms                    supervisors: messages of the day, failures
 POST /api/help                   呼叫帮办 from a kiosk {kiosk}
@@ -46,7 +47,17 @@ def scan():
     state = of(hall)
     if not state.scan_limiter.allow(address()):
         raise TooMany(SCAN_LIMIT)
-    return jsonify(cards.read(hall, kiosk, number, state.secret, via="keyboard")), 201
+    out = cards.read(hall, kiosk, number, state.secret, via="keyboard")
+    return jsonify({**out, "booking": booking_json(hall, out["card"])}), 201
+
+
+def booking_json(hall, token: str) -> dict | None:
+    """The card holder's booking today, as much as the kiosk needs to say (no code)."""
+    b = cards.booking_of(hall, cards.card_row(hall, token))
+    if b is None:
+        return None
+    keys = ("state", "service", "service_name", "slot", "checkin_opens", "checkin_closes")
+    return {k: b[k] for k in keys}
 
 
 @bp.post("/idcard/agent")
@@ -76,6 +87,34 @@ def card_ticket():
     unknown_fields(data, ("card", "service", "kiosk", "phone"))
     options = {"phone": phone} if phone else {}
     _, body = cards.take(hall, card, service, address=address(), kiosk=kiosk, options=options)
+    return jsonify(body), 201
+
+
+@bp.post("/idcard/check-in")
+def card_check_in():
+    """预约签到 by ID card: the card holder's booking whose check-in window is open."""
+    hall = current_hall()
+    data = json_body()
+    token = field(data, "card", str, required=True, max_len=64)
+    kiosk = field(data, "kiosk", str, default=None, max_len=32, nullable=True)
+    unknown_fields(data, ("card", "kiosk"))
+    issuing.check_kiosk(hall, kiosk)
+    issuing.check_rate(hall, None, address())
+    card = cards.card_row(hall, token)
+    booking = cards.booking_of(hall, card)
+    if booking is None:
+        raise NotFound("该身份证今天没有预约，请选择业务取号 (no booking today for this card)")
+    if booking["state"] == "early":
+        raise Conflict(
+            f"签到尚未开始，请于{booking['checkin_opens']}后签到（预约时段{booking['slot']}） "
+            "(check-in has not opened yet)"
+        )
+    body = cards.booking_check_in(hall, card, kiosk) if booking["state"] == "due" else None
+    if body is None:
+        raise Conflict(
+            f"预约时段{booking['slot']}已过签到时间，请选择业务取普通号 "
+            "(the booking's check-in window has closed)"
+        )
     return jsonify(body), 201
 
 

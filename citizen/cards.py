@@ -10,6 +10,12 @@ Taking the number goes through hall.issuing.issue like every other number, with 
 things of the card: a priority ticket (reason 老年人) at [idcard] priority_age, and the
 per-person daily limit, counted inside the issue's transaction (a second number for the
 same service is refused and nothing is kept).
+
+A card whose holder booked (预约) with the ID number and is inside the booking's
+check-in window checks the booking in instead (booking_check_in): the booking's own
+ticket, as its code would give it, through the appointments face's `booking_checkin`
+interface (hall/interfaces.py). The card's screen (POST /kiosk/card) does it at once;
+taking a number with the card for the booked service does it too.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from flask import current_app
 from hall import idnumber, issuing
 from hall.clock import to_iso
 from hall.errors import Conflict, Invalid, NotFound
+from hall.interfaces import BOOKING_CHECKIN
 
 from .events import CardRead
 
@@ -137,22 +144,58 @@ def card_row(hall, token) -> dict:
     return rows[0]
 
 
+def _record(db, t, id_key: str, id_masked: str) -> None:
+    """The person behind a ticket taken with a card (per-person limit, clerk's view)."""
+    db["citizen_ids"].insert(
+        {
+            "ticket_id": t["id"],
+            "day": t["day"],
+            "service": t["service"],
+            "id_key": id_key,
+            "id_masked": id_masked,
+            "created_at": t["issued_at"],
+        }
+    )
+
+
+def _use(db, token: str) -> None:
+    """A read gives one number: used up inside the transaction that issues it."""
+    if db.execute("DELETE FROM citizen_cards WHERE token = ?", [token]).rowcount != 1:
+        raise NotFound(EXPIRED)
+
+
+def booking_of(hall, card: dict) -> dict | None:
+    """The card holder's booking today (hall.interfaces.BookingCheckIn.today), or None
+    (none, or no appointments face)."""
+    checkins = hall.faces.interface(BOOKING_CHECKIN)
+    return checkins.today(card["id_key"]) if checkins is not None else None
+
+
+def booking_check_in(hall, card: dict, kiosk: str | None) -> dict | None:
+    """Check the card holder's booking in when its check-in window is open: the answer
+    (like POST /api/appointments/<code>/check-in's, without the code), or None. The read
+    is used up and the ticket's person recorded in the same transaction. A booked
+    check-in is not refused by the per-person limit (the booking was its own limit)."""
+    checkins = hall.faces.interface(BOOKING_CHECKIN)
+    if checkins is None:
+        return None
+    if kiosk is not None and card["kiosk"] not in (None, kiosk):
+        raise NotFound(EXPIRED)
+
+    def within(db, t):
+        _record(db, t, card["id_key"], card["id_masked"])
+        _use(db, card["token"])
+
+    return checkins.check_in(card["id_key"], kiosk=kiosk, within=within)
+
+
 def limit_check(hall, id_key: str, id_masked: str):
     """within(db, ticket) for issuing.issue: record the ticket's person and refuse a
     number over [idcard] daily_limit_per_service (the whole issue rolls back)."""
     limit = hall.cfg.idcard["daily_limit_per_service"]
 
     def within(db, t):
-        db["citizen_ids"].insert(
-            {
-                "ticket_id": t["id"],
-                "day": t["day"],
-                "service": t["service"],
-                "id_key": id_key,
-                "id_masked": id_masked,
-                "created_at": t["issued_at"],
-            }
-        )
+        _record(db, t, id_key, id_masked)
         if not limit:
             return
         held = db.execute(
@@ -173,17 +216,21 @@ def limit_check(hall, id_key: str, id_masked: str):
 
 
 def take(hall, token, service: str, *, address: str, kiosk: str | None, options=None):
-    """A number for the card read `token`: (ticket row, answer). The read is used up."""
+    """A number for the card read `token`: (ticket row, answer). The read is used up.
+    The card holder's booking of that service, due now, is checked in instead."""
     card = card_row(hall, token)
     if kiosk is not None and card["kiosk"] not in (None, kiosk):
         raise NotFound(EXPIRED)
+    booking = booking_of(hall, card)
+    if booking and booking["state"] == "due" and booking["service"] == service:
+        body = booking_check_in(hall, card, kiosk)
+        if body is not None:
+            return hall.engine.read.ticket(hall.store.db(), body["id"]), body
     check = limit_check(hall, card["id_key"], card["id_masked"])
 
     def within(db, t):
         check(db, t)
-        used = db.execute("DELETE FROM citizen_cards WHERE token = ?", [token]).rowcount
-        if used != 1:
-            raise NotFound(EXPIRED)
+        _use(db, token)
 
     return issuing.issue(
         hall,

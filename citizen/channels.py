@@ -1,5 +1,12 @@
-"""SMS channels behind one interface: Channel.send(phone, text) raises SendError on a
-failure (the outbox tries again later) and returns on success.
+"""SMS channels behind one interface: Channel.send(phone, text, msgid) raises SendError
+on a failure (the outbox tries again later) and returns on success.
+
+msgid is the outbox row's own message id, the same on every attempt. A channel is
+`idempotent` when the gateway is given it (the http channel with {msgid} in its body,
+URL or a header): a gateway that drops a message id it has already taken can then be
+asked again safely when the hall does not know whether a send went through (a crash
+between asking and recording the answer). Other channels (the modem, an http gateway
+without {msgid}) are never asked twice for one message: such a message is `unknown`.
 
     none    no messages (the kiosk and /m do not ask for a phone number)
     http    a generic SMS gateway on the hall's network: URL, body template, signature
@@ -21,6 +28,9 @@ from . import pdu
 log = logging.getLogger(__name__)
 
 
+MSGID = "{msgid}"
+
+
 class SendError(Exception):
     pass
 
@@ -28,8 +38,10 @@ class SendError(Exception):
 class Channel:
     name = "none"
     enabled = False
+    idempotent = False  # the gateway is given msgid and drops one it has seen
+    max_seconds = 0.0  # the longest one send may take (a row `sending` longer was left)
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, text: str, msgid: str = "") -> None:
         raise SendError("no SMS channel configured")
 
     def close(self) -> None:
@@ -37,7 +49,8 @@ class Channel:
 
 
 class HttpChannel(Channel):
-    """POST the body template, with {phone} {text} {sign} filled in, to the gateway."""
+    """POST the body template, with {phone} {text} {sign} {msgid} filled in, to the
+    gateway ({msgid} may also be in the URL or a header's value)."""
 
     name = "http"
     enabled = True
@@ -49,9 +62,15 @@ class HttpChannel(Channel):
         self.headers = dict(cfg["http_headers"])
         self.success = cfg["http_success"]
         self.timeout = float(cfg["http_timeout"])
+        self.max_seconds = self.timeout
         self.sign = cfg["signature"]
+        self.idempotent = (
+            MSGID in self.body
+            or MSGID in self.url
+            or any(MSGID in str(v) for v in self.headers.values())
+        )
 
-    def _fill(self, phone: str, text: str) -> bytes:
+    def _fill(self, phone: str, text: str, msgid: str = "") -> bytes:
         if "json" in self.content_type:
 
             def esc(v):
@@ -65,20 +84,22 @@ class HttpChannel(Channel):
             def esc(v):
                 return v
 
-        body = self.body
+        # {msgid} first: a text that happens to hold "{msgid}" stays as it is
+        body = self.body.replace(MSGID, esc(msgid))
         for key, value in (("phone", phone), ("text", text), ("sign", self.sign)):
             body = body.replace("{" + key + "}", esc(value))
         return body.encode("utf-8")
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, text: str, msgid: str = "") -> None:
         ctype = self.content_type
         if "charset" not in ctype:
             ctype += "; charset=utf-8"
+        headers = {k: str(v).replace(MSGID, msgid) for k, v in self.headers.items()}
         req = urllib.request.Request(
-            self.url,
-            data=self._fill(phone, text),
+            self.url.replace(MSGID, urllib.parse.quote(msgid, safe="")),
+            data=self._fill(phone, text, msgid),
             method="POST",
-            headers={"Content-Type": ctype, **self.headers},
+            headers={"Content-Type": ctype, **headers},
         )
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as resp:
@@ -102,6 +123,8 @@ class ModemChannel(Channel):
     enabled = True
     PROMPT_SECONDS = 10.0
     SEND_SECONDS = 60.0
+    # A message of up to four parts (67 characters each) at the longest waits.
+    max_seconds = 4 * (PROMPT_SECONDS + SEND_SECONDS)
 
     def __init__(self, cfg: dict, serial=None):
         self.port = cfg["modem_port"]
@@ -144,7 +167,7 @@ class ModemChannel(Channel):
         ser.write(cmd.encode("ascii") + b"\r")
         return self._wait(ser, until, seconds)
 
-    def send(self, phone: str, text: str) -> None:
+    def send(self, phone: str, text: str, msgid: str = "") -> None:
         with self._lock:
             try:
                 ser = self._open()

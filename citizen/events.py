@@ -35,7 +35,9 @@ class HelpChanged(Event):
 
 @dataclass(frozen=True)
 class SmsFailed(Event):
-    """A message could not be sent (it will be tried again): supervisors see it."""
+    """A message could not be sent: supervisors see it. outcome "retry": it will be
+    tried again; "unknown": its send was interrupted and the channel cannot be asked
+    again safely, so it is not (the citizen may or may not have it)."""
 
     NAME = "sms_failed"
     outbox_id: int
@@ -43,3 +45,4 @@ class SmsFailed(Event):
     kind: str
     attempts: int
     error: str
+    outcome: str = "retry"

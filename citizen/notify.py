@@ -11,9 +11,15 @@ it) and GET /api/sms lists them. A ticket finished, cancelled or transferred awa
 its subscription: what is still queued for it is dropped, and the check is repeated
 just before each send.
 
-A row is marked `sending` before the channel is asked and `sent` after; a row left
-`sending` by a crash is never sent again (it is marked failed): a message may be lost
-in a crash, never sent twice.
+A row is marked `sending` before the channel is asked and `sent` after. A row still
+`sending` after the longest a send can take (lease_seconds) was left by a crash between
+asking the channel and recording its answer: whether the citizen got it is not known.
+When the channel gives the gateway the row's own message id (an http template with
+{msgid}: the same id on every attempt, so a gateway that drops ids it has seen sends it
+at most once), it is asked again: an outage or a crash delays it, loses nothing, sends
+nothing twice. Otherwise (the modem, an http template without {msgid}) it is never asked
+again: the row becomes `unknown`, an SmsFailed event (outcome "unknown") and a line of
+GET /api/sms tell supervisors, who can check with the citizen or the gateway's records.
 """
 
 from __future__ import annotations
@@ -35,7 +41,12 @@ log = logging.getLogger(__name__)
 PHONE_RE = re.compile(r"1[3-9][0-9]{9}")
 STOP_KINDS = {"finished": "办结", "cancelled": "取消", "transferred": "转办"}
 MAX_BACKOFF = 600
-LEASE_SECONDS = 120  # a row `sending` longer than this was left by a crash
+LEASE_SECONDS = 120  # a row `sending` longer than this (or the channel's longest send
+# and a minute) was left by a crash
+INTERRUPTED_RETRY = (
+    "发送中断，以同一消息编号重发 (interrupted while sending: asked again, same msgid)"
+)
+INTERRUPTED_UNKNOWN = "发送中断，不知是否送达，未重发，请核实 (interrupted while sending: outcome unknown, not resent)"
 PHONE_INVALID = "请填写正确的11位手机号码 (phone must be a mainland mobile number)"
 
 
@@ -44,6 +55,12 @@ def normalize_phone(raw) -> str | None:
         return None
     phone = raw.strip().replace(" ", "").replace("-", "")
     return phone if PHONE_RE.fullmatch(phone) else None
+
+
+def new_msgid() -> str:
+    """A message's own id for the gateway: 16 hex digits, random (ids restarting with a
+    restored database could collide with ones the gateway has seen)."""
+    return secrets.token_hex(8)
 
 
 def mask_phone(phone: str) -> str:
@@ -64,12 +81,14 @@ class Notifier:
             self._start_cursor()
 
     def _start_cursor(self) -> None:
-        """On the first start with a channel, what the log holds already is not news."""
+        """On the first start with a channel, what the log holds already is not news.
+        Later starts keep the cursor (an aggregate SELECT gives its one row even when a
+        WHERE leaves nothing to aggregate, hence OR IGNORE, not NOT EXISTS)."""
 
         def run(db, out):
             db.execute(
-                "INSERT INTO sms_cursor (name, last_event) SELECT 'sms', COALESCE(MAX(id), 0) "
-                "FROM ticket_events WHERE NOT EXISTS (SELECT 1 FROM sms_cursor WHERE name = 'sms')"
+                "INSERT OR IGNORE INTO sms_cursor (name, last_event) "
+                "SELECT 'sms', COALESCE(MAX(id), 0) FROM ticket_events"
             )
 
         self.hall.engine.write(run)
@@ -77,6 +96,10 @@ class Notifier:
     @property
     def enabled(self) -> bool:
         return self.channel.enabled
+
+    @property
+    def lease_seconds(self) -> float:
+        return max(LEASE_SECONDS, self.channel.max_seconds + 60)
 
     # --- subscribing ------------------------------------------------------------------
     def subscribe(self, db, ticket: dict, phone: str, origin: str) -> None:
@@ -220,9 +243,19 @@ class Notifier:
     def _insert(db, t, kind, phone, text, now) -> int:
         return db.execute(
             "INSERT INTO sms_outbox (dedupe, ticket_id, kind, day, phone, text, status, "
-            "attempts, next_at, created_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?) "
-            "ON CONFLICT (dedupe) DO NOTHING",
-            [f"t{t['id']}:{kind}", t["id"], kind, t["day"], phone, text, to_iso(now), to_iso(now)],
+            "attempts, next_at, created_at, msgid) "
+            "VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?) ON CONFLICT (dedupe) DO NOTHING",
+            [
+                f"t{t['id']}:{kind}",
+                t["id"],
+                kind,
+                t["day"],
+                phone,
+                text,
+                to_iso(now),
+                to_iso(now),
+                new_msgid(),
+            ],
         ).rowcount
 
     @staticmethod
@@ -246,7 +279,7 @@ class Notifier:
         def run(db, out):
             return db.execute(
                 "INSERT INTO sms_outbox (dedupe, kind, day, phone, text, status, attempts, "
-                "next_at, created_at) VALUES (?, 'code', ?, ?, ?, 'pending', 0, ?, ?)",
+                "next_at, created_at, msgid) VALUES (?, 'code', ?, ?, ?, 'pending', 0, ?, ?, ?)",
                 [
                     f"code:{secrets.token_hex(8)}",  # no phone number in the key
                     self.hall.engine.read.today(),
@@ -254,6 +287,7 @@ class Notifier:
                     text,
                     to_iso(now),
                     to_iso(now),
+                    new_msgid(),
                 ],
             ).lastrowid
 
@@ -268,26 +302,21 @@ class Notifier:
         today = hall.engine.read.today()
 
         def run(db, out):
-            # Left `sending` by a crash: never sent twice, so it is given up (visible).
-            db.execute(
-                "UPDATE sms_outbox SET status = 'failed', last_error = '发送中断，未确认 "
-                "(interrupted while sending)' WHERE status = 'sending' AND next_at < ?",
-                [to_iso(now - timedelta(seconds=LEASE_SECONDS))],
-            )
+            self._recover(db, out, now)
             db.execute(
                 "UPDATE sms_outbox SET status = 'failed' WHERE status = 'pending' AND day < ?",
                 [today],
             )
             rows = db.execute(
                 "SELECT o.id, o.ticket_id, o.kind, o.phone, o.text, o.attempts, t.status, "
-                "t.number, s.state FROM sms_outbox o LEFT JOIN tickets t ON t.id = o.ticket_id "
+                "t.number, s.state, o.msgid FROM sms_outbox o LEFT JOIN tickets t ON t.id = o.ticket_id "
                 "LEFT JOIN sms_subscriptions s ON s.ticket_id = o.ticket_id "
                 "WHERE o.status = 'pending' AND o.next_at <= ? ORDER BY o.id LIMIT 1",
                 [to_iso(now)],
             ).fetchall()
             if not rows:
                 return None
-            oid, ticket_id, kind, phone, text, attempts, status, number, state = rows[0]
+            oid, ticket_id, kind, phone, text, attempts, status, number, state, msgid = rows[0]
             stale = None
             if kind != "code":
                 if state != "active":
@@ -313,9 +342,51 @@ class Notifier:
                 "text": text,
                 "attempts": attempts,
                 "number": number,
+                "msgid": msgid or "",
             }
 
         return hall.engine.write(run)
+
+    def _recover(self, db, out, now) -> None:
+        """Rows left `sending` past the lease: asked again when the gateway gets their
+        msgid (it drops a repeat), else `unknown` and told to supervisors."""
+        stuck = db.execute(
+            "SELECT o.id, o.kind, o.attempts, t.number FROM sms_outbox o "
+            "LEFT JOIN tickets t ON t.id = o.ticket_id WHERE o.status = 'sending' "
+            "AND o.next_at < ? ORDER BY o.id",
+            [to_iso(now - timedelta(seconds=self.lease_seconds))],
+        ).fetchall()
+        retry = self.channel.idempotent
+        for oid, kind, attempts, number in stuck:
+            db.execute(
+                "UPDATE sms_outbox SET status = ?, attempts = ?, next_at = ?, last_error = ? "
+                "WHERE id = ? AND status = 'sending'",
+                [
+                    "pending" if retry else "unknown",
+                    attempts + 1,
+                    to_iso(now),
+                    INTERRUPTED_RETRY if retry else INTERRUPTED_UNKNOWN,
+                    oid,
+                ],
+            )
+            log.warning(
+                "SMS %s (outbox %s) was interrupted while sending: %s",
+                kind,
+                oid,
+                "asked again with its msgid" if retry else "outcome unknown, not resent",
+            )
+            if not retry:
+                out.append(
+                    SmsFailed(
+                        at=to_iso(now),
+                        outbox_id=oid,
+                        number=number,
+                        kind=kind,
+                        attempts=attempts + 1,
+                        error=INTERRUPTED_UNKNOWN,
+                        outcome="unknown",
+                    )
+                )
 
     def _send_due(self) -> tuple[int, int]:
         sent = failed = 0
@@ -326,7 +397,7 @@ class Notifier:
             if job.get("skip"):
                 continue
             try:
-                self.channel.send(job["phone"], job["text"])
+                self.channel.send(job["phone"], job["text"], job["msgid"])
             except SendError as e:
                 failed += 1
                 self._failed(job, str(e))
@@ -399,8 +470,8 @@ class Notifier:
             }
             for r in db.query(
                 "SELECT o.*, t.number FROM sms_outbox o LEFT JOIN tickets t ON t.id = o.ticket_id "
-                "WHERE o.day = ? AND (o.status = 'failed' OR (o.status IN ('pending', 'sending') "
-                "AND o.attempts > 0)) ORDER BY o.id DESC LIMIT 100",
+                "WHERE o.day = ? AND (o.status IN ('failed', 'unknown') OR (o.status IN "
+                "('pending', 'sending') AND o.attempts > 0)) ORDER BY o.id DESC LIMIT 100",
                 [day],
             )
         ]
@@ -408,7 +479,8 @@ class Notifier:
             "channel": self.channel.name,
             "day": day,
             "counts": {
-                k: counts.get(k, 0) for k in ("pending", "sending", "sent", "failed", "dropped")
+                k: counts.get(k, 0)
+                for k in ("pending", "sending", "sent", "failed", "dropped", "unknown")
             },
             "problems": problems,
         }

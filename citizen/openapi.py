@@ -48,6 +48,58 @@ SCHEMAS = {
         },
         required=["card", "masked", "elder", "priority", "expires_in"],
     ),
+    "CardScanned": {
+        "allOf": [
+            ref("CardRead"),
+            obj(
+                {
+                    "booking": obj(
+                        {
+                            "state": string(
+                                enum=["early", "due", "late"],
+                                description="due: POST /api/idcard/check-in checks it in",
+                            ),
+                            "service": string(),
+                            "service_name": string(),
+                            "slot": string(description="HH:MM"),
+                            "checkin_opens": string(description="HH:MM"),
+                            "checkin_closes": string(description="HH:MM"),
+                        },
+                        ["state", "service", "slot"],
+                        nullable=True,
+                        description="the card holder's booking today (given with the ID "
+                        "number), or null",
+                    )
+                }
+            ),
+        ]
+    },
+    "CardCheckIn": body(
+        {
+            "card": text(64, description="the token of a card read"),
+            "kiosk": {**KIOSK, "nullable": True},
+        },
+        ["card"],
+    ),
+    "CardCheckedIn": {
+        "allOf": [
+            ref("IssuedTicket"),
+            obj(
+                {
+                    "late": boolean(),
+                    "appointment": obj(
+                        {
+                            "service": string(),
+                            "date": string(),
+                            "slot": string(),
+                            "status": string(),
+                        },
+                        ["service", "date", "slot", "status"],
+                    ),
+                }
+            ),
+        ]
+    },
     "AgentAnswer": obj({"masked": string(), "elder": boolean(), "priority": boolean()}, ["masked"]),
     "CardTicket": body(
         {
@@ -121,7 +173,7 @@ def _part() -> dict:
         "post",
         op(
             "A keyboard-mode reader's number, from the kiosk page: the read's token",
-            json_response(ref("CardRead")),
+            json_response(ref("CardScanned")),
             status=201,
             body="CardScan",
             body_required=True,
@@ -152,6 +204,19 @@ def _part() -> dict:
             body="CardTicket",
             body_required=True,
             errors=(404, 409, 429),
+            tags=TAGS,
+        ),
+    )
+    add(
+        "/api/idcard/check-in",
+        "post",
+        op(
+            "预约签到 by ID card: the card holder's booking whose check-in window is open",
+            json_response(ref("CardCheckedIn")),
+            status=201,
+            body="CardCheckIn",
+            body_required=True,
+            errors=(400, 404, 409, 429),
             tags=TAGS,
         ),
     )

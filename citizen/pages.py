@@ -2,8 +2,9 @@
 
 GET  /kiosk/elder?kiosk=ID        长者模式: large type, the most used services, 更多
 POST /kiosk/elder                 take a number there (form: service, kiosk, card)
-POST /kiosk/card                  a card was read: its services screen (elder mode
-                                  when the card shows [elder] auto_age)
+POST /kiosk/card                  a card was read: its holder's booking due now is
+                                  checked in (its ticket); else the services screen
+                                  (elder mode when the card shows [elder] auto_age)
 POST /kiosk/notify                短信提醒: numpad for a ticket's phone number
 GET|POST /kiosk/arrive            线上取号签到 at the kiosk (number + phone digits)
 POST /kiosk/help                  呼叫帮办
@@ -111,8 +112,20 @@ def elder():
     return render()
 
 
+def booking_notice(booking: dict | None) -> str:
+    """What the card's screen says of a booking today it did not check in."""
+    if not booking or booking["state"] == "due":
+        return ""
+    what = f"今天{booking['slot']}的{booking['service_name']}"
+    if booking["state"] == "early":
+        return f"您预约了{what}，请于{booking['checkin_opens']}后刷卡签到；现在取的是普通号"
+    return f"您预约的{what}已过签到时间，可取普通号排队"
+
+
 @bp.post("/kiosk/card")
 def card_screen():
+    """A card was read. Its holder's booking due now is checked in at once (the
+    booking's ticket, instead of a choice of services); otherwise the services."""
     hall, kid = _kiosk()
     try:
         row = cards.card_row(hall, request.form.get("card", "")[:64])
@@ -124,7 +137,21 @@ def card_screen():
         "priority": bool(row["priority"]),
         "elder": bool(row["elder"]),
     }
-    return render(card=card, elder=card["elder"], prompt="choose")
+    booking = cards.booking_of(hall, row)
+    if booking and booking["state"] == "due":
+        try:
+            issuing.check_rate(hall, None, request.remote_addr or "")
+            body = cards.booking_check_in(hall, row, kid)
+        except HallError as e:
+            return render(card=card, elder=card["elder"], error=_short(e.message), status=e.status)
+        if body is not None:
+            return render(
+                mode="ticket",
+                ticket=body,
+                elder=card["elder"],
+                notice=f"预约签到成功（{booking['slot']} {booking['service_name']}）",
+            )
+    return render(card=card, elder=card["elder"], prompt="choose", notice=booking_notice(booking))
 
 
 @bp.post("/kiosk/elder")

@@ -44,7 +44,7 @@ def m100_citizen(db):
             "ticket_id": int,
             "day": str,
             "phone": str,
-            "origin": str,  # kiosk | mobile | booking
+            "origin": str,  # kiosk | mobile | appointment (a booking's phone) | staff
             "state": str,  # active | stopped
             "stopped_reason": str,
             "created_at": str,
@@ -62,7 +62,7 @@ def m100_citizen(db):
             "day": str,
             "phone": str,
             "text": str,
-            "status": str,  # pending | sent | failed | dropped
+            "status": str,  # pending | sending | sent | failed | dropped | unknown (m101)
             "attempts": int,
             "next_at": str,
             "last_error": str,
@@ -113,3 +113,12 @@ def m100_citizen(db):
         pk="id",
     )
     db["help_requests"].create_index(["acked_at"])
+
+
+def m101_sms_msgid(db):
+    """Each message's own id (msgid), the same on every attempt: given to a gateway that
+    drops an id it has seen ({msgid} in the http template), a message whose send was
+    interrupted can be asked for again without being sent twice. Status `unknown`: an
+    interrupted send that cannot be asked for again (shown to supervisors)."""
+    db["sms_outbox"].add_column("msgid", str)
+    db.execute("UPDATE sms_outbox SET msgid = lower(hex(randomblob(8))) WHERE msgid IS NULL")

@@ -62,16 +62,30 @@ SETTINGS = (
         "Called text; placeholders {number} {service} {window} {window_name}.",
     ),
     _s("sms", "text_code", "您的取号验证码是{code}，5分钟内有效。", "Verification code text."),
-    _s("sms", "http_url", "", "http: the gateway's URL (on the hall's network)."),
+    _s(
+        "sms",
+        "http_url",
+        "",
+        "http: the gateway's URL (on the hall's network); may hold {msgid}.",
+    ),
     _s(
         "sms",
         "http_body",
         '{"mobile": "{phone}", "content": "{text}"}',
-        "http: POST body; {phone} {text} {sign} are filled in (JSON-escaped when the "
-        "content type is JSON, URL-encoded for a form).",
+        "http: POST body; {phone} {text} {sign} {msgid} are filled in (JSON-escaped when "
+        "the content type is JSON, URL-encoded for a form). {msgid} is the message's own "
+        "id (16 hex digits), the same on every attempt: put it where the gateway takes a "
+        "client message id it deduplicates on (body, URL or a header), and a send "
+        "interrupted by a crash is asked again; without it such a message is marked "
+        "unknown for supervisors, never sent twice.",
     ),
     _s("sms", "http_content_type", "application/json", "http: Content-Type of the body."),
-    _s("sms", "http_headers", {}, "http: extra headers (e.g. an API key)."),
+    _s(
+        "sms",
+        "http_headers",
+        {},
+        "http: extra headers (e.g. an API key); a value may hold {msgid}.",
+    ),
     _s(
         "sms",
         "http_success",

@@ -97,12 +97,7 @@ def pad_rate(number: int):
     if score not in pad.SCORES:
         raise Invalid("评分须为1-5 (score must be 1-5)")
     reasons = string_list(data, "reasons", max_items=10, max_len=20)
-    allowed = hall.cfg.ratings["reasons"]
-    unknown = [r for r in reasons if r not in allowed]
-    if unknown:
-        raise Invalid(f"未知的原因：{'、'.join(unknown)} (reasons must be from ratings.reasons)")
-    if score not in pad.BAD and reasons:
-        reasons = []  # reasons belong to 差评 only
+    # which reasons are allowed, and for which scores: one rule in engine.rate
     comment = field(data, "comment", str, default="", max_len=200).strip()
     ticket_id = field(data, "ticket", int)
     rating = pad.rate_at_pad(hall, number, score, reasons, comment, ticket_id)

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from hall.db import BUSY_TIMEOUT_MS, migrate
+from hall.db import BUSY_TIMEOUT_MS, immediate, migrate
 from hall.queries import Reader
 
 from .capture import get_cursor, set_cursor
@@ -150,15 +150,8 @@ class Replicas:
     def write(self, site_id: str):
         with self._use(site_id) as s:
             db = self._open(s)
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 yield db
-            except BaseException:
-                if db.conn.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            else:
-                db.execute("COMMIT")
 
     def acked(self, site_id: str) -> int:
         with self.read(site_id) as db:

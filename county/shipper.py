@@ -18,6 +18,7 @@ on the supervisor board (interface "county_link", event `county_link`).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -193,6 +194,12 @@ class Shipper:
 
     def round(self) -> bool:
         """Gather, then ship one batch. True when more is waiting (ship again at once)."""
+        if self.enabled and self.acked is None:
+            # What the centre has, before the first gathering of this process: after a
+            # restore from an older backup the new records are then numbered after it
+            # (_set_acked). Unreachable: gather all the same, the hall's work never waits.
+            with contextlib.suppress(Unreachable, Refused):
+                self._fetch_acked(self.client())
         try:
             self.gather()
         except Exception:
@@ -223,8 +230,7 @@ class Shipper:
     def ship_once(self) -> bool:
         client = self.client()
         if self.acked is None:
-            _, _, answer = client.request("GET", "/api/county/ack")
-            self._set_acked(int(answer.get("acked", 0)))
+            self._fetch_acked(client)
         rows, size = [], 0
         db = self.hall.store.db()
         for r in db.query(
@@ -259,6 +265,10 @@ class Shipper:
             self.prune()
         return bool(rows) and self.backlog() > 0
 
+    def _fetch_acked(self, client: CentreClient) -> None:
+        _, _, answer = client.request("GET", "/api/county/ack")
+        self._set_acked(int(answer.get("acked", 0)))
+
     def _set_acked(self, acked: int) -> None:
         if acked == self.acked:
             return
@@ -266,8 +276,26 @@ class Shipper:
 
         def run(db, out):
             set_cursor(db, "acked", acked)
+            # The centre holds records beyond this site's journal: the site's database was
+            # restored from an older backup. New records must be numbered after what the
+            # centre has, or it would take them for ones it already applied and they would
+            # never arrive (capture.py numbers from the "pruned" floor).
+            top = db.execute("SELECT COALESCE(MAX(seq), 0) FROM county_outbox").fetchone()[0]
+            top = max(top, int(get_cursor(db, "pruned", 0)))
+            if acked > top:
+                set_cursor(db, "pruned", acked)
+                return top
+            return None
 
-        self.hall.engine.write(run)
+        behind = self.hall.engine.write(run)
+        if behind is not None:
+            log.warning(
+                "county: the centre has records up to %s, this site's journal ends at %s "
+                "(restored from an older backup?): new records continue after %s",
+                acked,
+                behind,
+                acked,
+            )
 
     def prune(self) -> None:
         """Drop journal rows the centre has had for PRUNE_AFTER_DAYS (keeps seq going)."""

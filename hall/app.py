@@ -29,6 +29,20 @@ from .sync import sync_config
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1024 * 1024
+# Everything is served from the hall's own origin: no CDN, no inline script.
+# connect-src 'self' covers the Socket.IO WebSocket to this host (CSP 3); "ws:" would let
+# a page connect to any host at all.
+CSP = (
+    "default-src 'self'; img-src 'self' data:; media-src 'self'; "
+    "style-src 'self' 'unsafe-inline'; connect-src 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "no-referrer"),
+    ("X-Frame-Options", "DENY"),
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -218,8 +232,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     app.json.ensure_ascii = False
     app.config.update(test_config)
-    if cfg.security["trust_proxy"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
 
     # Ids beyond SQLite's 64-bit integers would overflow in a query: 404, not 500.
     app.url_map.converters["int"] = BoundedInt
@@ -250,39 +262,61 @@ def create_app(test_config: dict | None = None) -> Flask:
         "async_mode": "threading",
         "cors_allowed_origins": origin_policy(cfg),
         "logger": False,
+        # A client's events are handled in order on the thread that reads it (one of the
+        # WebSocket loop's handler threads), not on a new thread per event.
+        "async_handlers": False,
     }
     if cfg.server["message_queue"]:
         kwargs["message_queue"] = cfg.server["message_queue"]
+    event_loop = False
     if cfg.server["direct_websocket_writes"]:
-        from .compat.fanout import install
+        from .compat import fanout, wsevent
 
-        install()
+        event_loop = wsevent.install()
+        if not event_loop:
+            fanout.install()  # direct writes on the stock path at least
     # Every face's namespaces are registered (above) before init_app, which builds this
     # app's Socket.IO server with all of them.
     socketio.init_app(app, **kwargs)
+    from .sockets import Gate
+
+    room_paths = [
+        h.namespace for h in socketio.namespace_handlers if getattr(h, "idle_until_room", False)
+    ]
+    gate = Gate(cfg, socketio, room_paths)
+    gate.install(app, event_loop)  # outside Socket.IO's middleware: sees every session
+    app.extensions["hall_gate"] = gate
+    if cfg.security["trust_proxy"]:  # outermost: the gate sees the client's address
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)
     _register_errors(app)
     _register_security_headers(app)
     _register_page_addons(app, hall)
     return app
 
 
-EMPTY_ADDONS = {"scripts": [], "styles": [], "buttons": [], "data": {}}
-
-
 def _register_page_addons(app: Flask, hall: HallContext) -> None:
     """`page_addons(page, **context)` in every template: what other faces add to a
-    page (hall.interfaces.PAGE_ADDONS), or nothing when no face provides it."""
+    page (hall.interfaces.PAGE_ADDONS, from every face that provides it, in face
+    order), or nothing when no face provides it."""
     from .interfaces import PAGE_ADDONS
 
     def page_addons(page: str, **context) -> dict:
-        provider = hall.faces.interface(PAGE_ADDONS)
-        if provider is None:
-            return EMPTY_ADDONS
-        try:
-            return {**EMPTY_ADDONS, **provider.for_page(page, **context)}
-        except Exception:  # an add-on must never break the page it is added to
-            log.exception("page add-ons for %s failed", page)
-            return EMPTY_ADDONS
+        out = {"scripts": [], "styles": [], "buttons": [], "data": {}}
+        for provider in hall.faces.interfaces(PAGE_ADDONS):
+            try:
+                part = provider.for_page(page, **context) or {}
+                lists = {k: list(part.get(k) or ()) for k in ("scripts", "styles", "buttons")}
+                data = dict(part.get("data") or {})
+            except Exception:  # an add-on must never break the page it is added to
+                log.exception("page add-ons for %s failed", page)
+                continue
+            for key, items in lists.items():
+                out[key].extend(i for i in items if i not in out[key])
+            for key, value in data.items():
+                out["data"].setdefault(key, value)
+            for key, value in part.items():  # a key the interface does not name yet
+                out.setdefault(key, value)
+        return out
 
     app.jinja_env.globals["page_addons"] = page_addons
 
@@ -348,16 +382,6 @@ def _register_errors(app: Flask) -> None:
 def _register_security_headers(app: Flask) -> None:
     @app.after_request
     def headers(resp):
-        # Everything is served from the hall's own origin: no CDN, no inline script.
-        # connect-src 'self' covers the Socket.IO WebSocket to this host (CSP 3); "ws:"
-        # would let a page connect to any host at all.
-        resp.headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; media-src 'self'; "
-            "style-src 'self' 'unsafe-inline'; connect-src 'self'; "
-            "frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-        )
-        resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-        resp.headers.setdefault("Referrer-Policy", "no-referrer")
-        resp.headers.setdefault("X-Frame-Options", "DENY")
+        for name, value in SECURITY_HEADERS:
+            resp.headers.setdefault(name, value)
         return resp

@@ -94,7 +94,16 @@ def serve(app, host: str, port: int, threads: int) -> None:
     """A production server: gunicorn, one worker, many threads (WebSocket-capable)."""
     from gunicorn.app.base import BaseApplication
 
+    from . import capacity
     from .realtime import start_message_queue
+
+    figures = capacity.plan(app.extensions["hall_gate"], threads)
+    app.extensions["hall_capacity"] = figures  # /api/health
+    print(capacity.describe(figures), flush=True)
+
+    def ready(app) -> None:  # in the worker process, before it accepts connections
+        start_message_queue(app)
+        capacity.tune_gc()
 
     class HallServer(BaseApplication):
         def load_config(self):
@@ -102,6 +111,7 @@ def serve(app, host: str, port: int, threads: int) -> None:
             self.cfg.set("workers", 1)
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("threads", threads)
+            self.cfg.set("worker_connections", figures["worker_connections"])
             # Socket.IO long-polls and WebSockets stay open: no worker timeout kill.
             self.cfg.set("timeout", 0)
             self.cfg.set("graceful_timeout", 5)
@@ -110,7 +120,7 @@ def serve(app, host: str, port: int, threads: int) -> None:
             self.cfg.set("errorlog", "-")
             # No shared control socket: several hall processes may run on one host.
             self.cfg.set("control_socket_disable", True)
-            self.cfg.set("post_worker_init", lambda worker: start_message_queue(app))
+            self.cfg.set("post_worker_init", lambda worker: ready(app))
 
         def load(self):
             return app

@@ -286,6 +286,11 @@ def validate(cfg: HallConfig) -> None:
     for key in ("requeue_limit", "estimate_sample", "priority_ratio", "park_limit"):
         if cfg.queue[key] < 0:
             raise ConfigError(f"queue.{key}: must not be negative")
+    for key in ("socket_limit", "socket_limit_per_address", "socket_idle_seconds"):
+        if cfg.security[key] < 0:
+            raise ConfigError(f"security.{key}: must not be negative (0 = off)")
+    if cfg.server["threads"] < 1:
+        raise ConfigError("server.threads: at least 1")
     for key in ("login_account_ceiling", "login_max_delay_seconds"):
         if cfg.security[key] < 0:
             raise ConfigError(f"security.{key}: must not be negative")

@@ -76,6 +76,21 @@ def _release(fd: int | None) -> None:
             os.close(fd)
 
 
+@contextlib.contextmanager
+def immediate(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
+    """One BEGIN IMMEDIATE transaction on db: committed, or rolled back on any error (a
+    deferred transaction fails under concurrent writers when it upgrades to a write)."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.execute("ROLLBACK")
+        raise
+    else:
+        db.execute("COMMIT")
+
+
 class Store:
     """Hands each thread its own connection to one database file."""
 
@@ -101,9 +116,15 @@ class Store:
             self._local.db = db
             me = threading.current_thread()
             with self._lock:
-                # a connection this thread had before a close() is garbage now
-                self._all = [(t, d) for t, d in self._all if t is not me]
+                # a connection this thread had before a close() is garbage now, and so
+                # are those of threads that have ended (short-lived threads would
+                # otherwise pile up open connections: a file descriptor or three each)
+                ended = [d for t, d in self._all if t is not me and not t.is_alive()]
+                self._all = [(t, d) for t, d in self._all if t is not me and t.is_alive()]
                 self._all.append((me, db))
+            for old in ended:
+                with contextlib.suppress(Exception):
+                    old.close()
         return db
 
     @contextlib.contextmanager
@@ -117,15 +138,8 @@ class Store:
         # writer threads turned millisecond transactions into seconds-long waits.
         # (Other processes on the same file still meet busy_timeout.)
         with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with immediate(db):
                 yield db
-            except BaseException:
-                if db.conn.in_transaction:
-                    db.execute("ROLLBACK")
-                raise
-            else:
-                db.execute("COMMIT")
 
     def close(self) -> None:
         """Close this thread's connection and those of threads that have ended.

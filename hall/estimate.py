@@ -27,10 +27,19 @@ the way they really will. A new ticket's estimate (the kiosk's "预计等候") i
 a phantom ticket at the end of the service's queue would be taken; a phantom takes no
 window time, so the phantoms of different services do not delay each other.
 
-The forecast is computed once per state of the queue (database file, last ticket event,
-last audited window change, queue.estimate_sample) and reused for FORECAST_TTL seconds
-of clock time by every ticket and service that asks: /api/services, a list of 500
-tickets and the kiosk's answer cost one forecast, not one per ticket.
+In a served hall readers never wait for a forecast: the push thread makes the next one
+after the changes it pushes (refresh, at most every REFRESH_SECONDS), and meanwhile a
+reader takes the newest one, if it is at most STALE_SECONDS old (allow_stale).
+
+The forecast is computed once per state of the queue (database file, day, the queue
+version that triggers bump at every change but a plain walk-in issue (schema.
+m014_queue_counts), queue.estimate_sample) and reused for FORECAST_TTL seconds of clock
+time by every ticket and service that asks: /api/services, a list of 500 tickets and the
+kiosk's answer cost one forecast, not one per ticket, and issuing a walk-in number does
+not recompute it (unless a window takes its service before another one, secondary there:
+then the others' tickets do move back). A walk-in issued since the forecast was made waits behind everyone the
+forecast placed: its estimate is the phantom's moment plus the handling minutes of the
+walk-ins between, shared by the service's windows (the simple model's step).
 
 Handling minutes are the mean (finish - last call) of the service's recent tickets
 (queue.estimate_sample of them), with the configured `service_minutes` counting as
@@ -48,6 +57,7 @@ from __future__ import annotations
 import heapq
 import math
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -173,40 +183,96 @@ class Forecast:
     # service -> windows that could take it (for the simple model beyond the horizon)
     windows: dict[str, float] = field(default_factory=dict)
     truncated: bool = False
+    # service -> capacity() for the simple model, computed once per forecast
+    capacity: dict[str, float] = field(default_factory=dict)
 
 
 _cache: OrderedDict = OrderedDict()
 _cache_lock = threading.Lock()
+# One forecast computed at a time in a process: readers that miss wait for it instead of
+# computing the same forecast side by side (a herd of them after each call).
+_compute_lock = threading.Lock()
+# Served processes (the broadcaster's push thread makes each new state's forecast, see
+# refresh()): their readers may take the newest forecast of the day for up to
+# STALE_SECONDS while the next is made, so that no request waits for one.
+_latest: dict[tuple, Forecast] = {}
+_stale_ok: set[str] = set()
+STALE_SECONDS = 5.0
+REFRESH_SECONDS = 1.0
+_refreshed = {"at": 0.0}
+
+
+def _path(db) -> str | None:
+    try:
+        return db.conn.execute("PRAGMA database_list").fetchone()[2] or None
+    except Exception:  # noqa: BLE001 - no cache rather than no estimate
+        return None  # ("" for :memory: databases, private to one connection)
 
 
 def _state_key(db, day: str) -> tuple | None:
-    try:
-        path = db.conn.execute("PRAGMA database_list").fetchone()[2]
-    except Exception:  # noqa: BLE001 - no cache rather than no estimate
-        return None
+    path = _path(db)
     if not path:
-        return None  # :memory: databases are private to one connection
-    last_event = db.execute("SELECT MAX(id) FROM ticket_events").fetchone()[0]
-    last_audit = db.execute("SELECT MAX(id) FROM audit_log").fetchone()[0]
-    return (path, day, last_event, last_audit)
+        return None
+    row = db.execute("SELECT version FROM queue_version WHERE id = 1").fetchone()
+    return (path, day, row[0] if row else None)
+
+
+def allow_stale(db) -> None:
+    """This process serves the hall: its readers may use a forecast a few seconds old
+    while the push thread makes the new one (refresh)."""
+    path = _path(db)
+    if path:
+        _stale_ok.add(path)
 
 
 def forecast(db, now: datetime, day: str, sample: int, policy: str = "configured") -> Forecast:
     """The queue's forecast for this state, computed once and shared."""
     key = _state_key(db, day)
-    if key is not None:
-        key = (*key, sample, policy)
-        with _cache_lock:
-            hit = _cache.get(key)
-        if hit is not None and 0 <= (now - hit.now).total_seconds() <= FORECAST_TTL:
+    if key is None:
+        return _compute(db, now, day, sample, policy)
+    full = (*key, sample, policy)
+    hit = _fresh(full, now)
+    if hit is not None:
+        return hit
+    if key[0] in _stale_ok:
+        newest = _latest.get((key[0], day, sample, policy))
+        if newest is not None and 0 <= (now - newest.now).total_seconds() <= STALE_SECONDS:
+            return newest
+    return _make(db, full, now, day, sample, policy)
+
+
+def refresh(db, now: datetime, day: str, sample: int, policy: str = "configured") -> None:
+    """Make the forecast of the queue as it is now, unless it exists (the push thread,
+    after a batch; at most every REFRESH_SECONDS)."""
+    if time.monotonic() - _refreshed["at"] < REFRESH_SECONDS:
+        return
+    key = _state_key(db, day)
+    if key is None or _fresh((*key, sample, policy), now) is not None:
+        return
+    _refreshed["at"] = time.monotonic()
+    _make(db, (*key, sample, policy), now, day, sample, policy)
+
+
+def _fresh(full: tuple, now: datetime) -> Forecast | None:
+    with _cache_lock:
+        hit = _cache.get(full)
+    if hit is not None and 0 <= (now - hit.now).total_seconds() <= FORECAST_TTL:
+        return hit
+    return None
+
+
+def _make(db, full: tuple, now: datetime, day: str, sample: int, policy: str) -> Forecast:
+    with _compute_lock:
+        hit = _fresh(full, now)  # made meanwhile by the thread this one waited for
+        if hit is not None:
             return hit
-    fc = _compute(db, now, day, sample, policy)
-    if key is not None:
+        fc = _compute(db, now, day, sample, policy)
         with _cache_lock:
-            _cache[key] = fc
-            _cache.move_to_end(key)
+            _cache[full] = fc
+            _cache.move_to_end(full)
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
+            _latest[(full[0], day, sample, policy)] = fc
     return fc
 
 
@@ -425,7 +491,12 @@ def eta(
         return _round(fc.new[code] - shift)
     # Beyond the forecast: the simple model from the last known point.
     m = fc.minutes.get(code) or handling_minutes(db, service, now, sample)
-    c = capacity(db, code, day)
+    c = fc.capacity.get(code)
+    if c is None:
+        c = fc.capacity[code] = capacity(db, code, day)
+    if ahead > len(picks) and fc.new.get(code) is not None and not fc.truncated:
+        # walk-ins issued since the forecast: after the phantom, one step each
+        return _round(fc.new[code] - shift + (ahead - len(picks)) * m / max(c, 0.25))
     if picks:
         return _round(picks[-1] - shift + (ahead - len(picks) + 1) * m / max(c, 0.25))
     return eta_minutes(ahead, m, c)

@@ -200,7 +200,7 @@ class FaceRegistry:
     def __init__(self, faces: list[Face]):
         self.faces = list(faces)
         self._state: dict[str, Any] = {}
-        self._interfaces: dict[str, Any] = {}
+        self._interfaces: dict[str, list[Any]] = {}
         self._issue_hooks: list[tuple[str, IssueHook]] = []
 
     def __iter__(self):
@@ -218,13 +218,22 @@ class FaceRegistry:
         return self._state.get(name)
 
     def interface(self, name: str) -> Any:
-        """A published interface (hall.interfaces), or None when no face provides it."""
-        return self._interfaces.get(name)
+        """A published interface (hall.interfaces), or None when no face provides it
+        (for one several faces provide, hall.interfaces.MULTI, the first face's)."""
+        providers = self._interfaces.get(name)
+        return providers[0] if providers else None
+
+    def interfaces(self, name: str) -> list[Any]:
+        """Every provider of an interface, in face order (at most one unless the
+        interface is in hall.interfaces.MULTI)."""
+        return list(self._interfaces.get(name, ()))
 
     def provide(self, name: str, obj: Any) -> None:
-        if name in self._interfaces:
+        from .interfaces import MULTI
+
+        if name in self._interfaces and name not in MULTI:
             raise ValueError(f"interface {name!r} provided twice")
-        self._interfaces[name] = obj
+        self._interfaces.setdefault(name, []).append(obj)
 
     # --- issue hooks ----------------------------------------------------------------
     def issue_options(self) -> list[IssueOption]:

@@ -49,6 +49,17 @@ def _printers(hall) -> list[dict] | None:
     return [{k: s.get(k) for k in keep} for s in provider.statuses()]
 
 
+def _sockets() -> dict | None:
+    """Live connections by kind (public, the hall's own, staff), refusals and limits
+    (hall/sockets.py), and WebSockets on the event loop."""
+    from .compat import wsevent
+
+    gate = current_app.extensions.get("hall_gate")
+    if gate is None:
+        return None
+    return {**gate.report(), "on_event_loop": wsevent.open_sockets()}
+
+
 def report(hall) -> dict:
     from . import backup, privacy
     from .compat import report as compat_report
@@ -67,6 +78,8 @@ def report(hall) -> dict:
         "database": database,
         "connections": counts,
         "connections_total": sum(counts.values()) if counts is not None else None,
+        "sockets": _sockets(),
+        "capacity": current_app.extensions.get("hall_capacity"),
         "pending_events": hall.broadcaster.pending() if hall.broadcaster else 0,
         "printers": _printers(hall),
         "backup": {

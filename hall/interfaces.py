@@ -40,14 +40,24 @@ PAGE_ADDONS = "page_addons"
 class PageAddons(Protocol):
     """What a face adds to another face's page (provided by the citizen face: the
     kiosk's 长者模式 button and ID-card script, the guide desk's 呼叫帮办 alerts).
+    Several faces may provide it (MULTI): the page gets every provider's additions,
+    in face order (lists joined; data merged, an earlier face's key kept), and a
+    provider that fails adds nothing while the others still add theirs.
 
     for_page(page, **context) -> {"scripts": [url], "styles": [url], "buttons": [
     {"label", "href", "id", "cls", "method": "get" | "post", "fields": {name: value}}],
     "data": {name: value}} for the page named: "kiosk" (context: kiosk, mode, ticket
     token when a ticket is shown) or "guide". The page renders buttons in its own place,
-    data as data-* attributes of its body, and loads the scripts after its own."""
+    data as data-* attributes of its body, and loads the scripts after its own.
+    "checkin" is the appointments face's 预约签到 screen (context: kiosk, mode "start"
+    or "ticket"); "phone" the ticket's phone page (context: status, token)."""
 
     def for_page(self, page: str, **context) -> dict: ...
+
+
+#: Interfaces more than one face may provide: hall.faces.interfaces(name) gives every
+#: provider in face order; hall.faces.interface(name) the first (None when none).
+MULTI = frozenset({PAGE_ADDONS})
 
 
 BOOKINGS = "bookings"
@@ -73,6 +83,31 @@ class Bookings(Protocol):
     def capacities(self, day) -> dict: ...
 
     def set_capacities(self, day, capacities: dict, actor) -> dict: ...
+
+
+#: Check-in of a booking by the booker's ID card, provided by the appointments face.
+BOOKING_CHECKIN = "booking_checkin"
+
+
+@runtime_checkable
+class BookingCheckIn(Protocol):
+    """A booking found by the keyed hash of its booker's resident ID number
+    (hall.idnumber.key_of with the server's secret key; given at booking).
+
+    today(id_key): None, or the person's booking today still open (booked, or missed:
+    its window has closed) as {service, service_name, date, slot (HH:MM), status,
+    status_text, state: "early" | "due" | "late", checkin_opens, checkin_closes (HH:MM)}.
+    check_in(id_key, kiosk=, actor=, within=): when a booking is "due" (its on-time
+    check-in window is open), check it in exactly as its code would (a lane-1
+    `appointment` ticket, the faces' issue hooks, the booking's phone subscribed to
+    即将到号 unless the booker said no) and return the answer (the POST /api/tickets body
+    plus `late` and `appointment: {service, date, slot, status}`, no booking code);
+    None when nothing is due. within(db, ticket) runs inside the check-in's
+    transaction (raising there undoes it). Errors are hall.errors (e.g. the hall closed)."""
+
+    def today(self, id_key: str) -> dict | None: ...
+
+    def check_in(self, id_key: str, *, kiosk=None, actor=None, within=None) -> dict | None: ...
 
 
 #: The county's catalogue of matters (事项清单), provided by the county face.

@@ -67,11 +67,8 @@ class Reader:
     def waiting_counts(self, db, day: str | None = None) -> dict[str, int]:
         day = day or self.today()
         counts = {s["code"]: 0 for s in self.services(db, active_only=False)}
-        for r in db.query(
-            "SELECT service, COUNT(*) AS n FROM tickets WHERE status = 'waiting' AND day = ? "
-            "GROUP BY service",
-            [day],
-        ):
+        # kept up to date by triggers as tickets move (schema.m014_queue_counts)
+        for r in db.query("SELECT service, n FROM waiting_counts WHERE day = ?", [day]):
             counts[r["service"]] = r["n"]
         return counts
 
@@ -82,13 +79,10 @@ class Reader:
         next step neither frees a number of the old service nor uses one of the new (the
         first transfer's or step's from_service is the service it was issued for).
         """
-        return db.execute(
-            "SELECT COUNT(*) FROM tickets t WHERE t.day = ? AND t.source != 'transfer' AND "
-            "COALESCE((SELECT json_extract(e.details, '$.from_service') FROM ticket_events e "
-            "WHERE e.ticket_id = t.id AND e.kind IN ('transferred', 'advanced') "
-            "ORDER BY e.id LIMIT 1), t.service) = ?",
-            [day, code],
-        ).fetchone()[0]
+        row = db.execute(  # kept up to date by a trigger (schema.m014_queue_counts)
+            "SELECT n FROM issued_counts WHERE day = ? AND service = ?", [day, code]
+        ).fetchone()
+        return row[0] if row else 0
 
     def queue_entries(self, db, lo: str, hi: str) -> list[dict]:
         """Every entry into a service's queue with lo <= at < hi (UTC ISO): a ticket's
@@ -113,6 +107,21 @@ class Reader:
         """Waiting tickets of the same service that will be called before this one."""
         if ticket["status"] != "waiting":
             return 0
+        if not ticket["priority"] and ticket["lane"] == 2:
+            # A walk-in: everyone of its service waits before it but the walk-ins that
+            # came later, which for a new ticket are none (one step of an index) instead
+            # of counting the whole queue ahead.
+            behind = db.execute(
+                "SELECT COUNT(*) FROM tickets t WHERE t.day = ? AND t.service = ? AND "
+                "t.status = 'waiting' AND t.priority = 0 AND t.lane = 2 AND "
+                "(t.queued_at, t.id) > (?, ?)",  # a row value: a range of the index
+                [ticket["day"], ticket["service"], ticket["queued_at"], ticket["id"]],
+            ).fetchone()[0]
+            row = db.execute(
+                "SELECT n FROM waiting_counts WHERE day = ? AND service = ?",
+                [ticket["day"], ticket["service"]],
+            ).fetchone()
+            return max((row[0] if row else 0) - 1 - behind, 0)
         return db.execute(
             "SELECT COUNT(*) FROM tickets t WHERE t.status = 'waiting' AND t.day = ? "
             "AND t.service = ? AND t.id != ? AND (t.priority > ? OR (t.priority = ? AND "

@@ -27,8 +27,10 @@ from typing import Any, ClassVar
 from flask import current_app, g, has_request_context, request
 from flask_socketio import Namespace, SocketIO, join_room
 
+from . import estimate
 from . import events as ev
 from .compat import socketio as sio_compat
+from .compat import wsevent
 from .snapshots import public_call, public_window_event
 from .vocabulary import STAFF_ROLES
 
@@ -62,6 +64,10 @@ class FaceNamespace(Namespace):
 
     path: ClassVar[str] = ""
     topics: ClassVar[dict[str, str]] = {}
+    #: A public client of this namespace stays "idle" (closed after
+    #: security.socket_idle_seconds, hall/sockets.py) until it joins a room: a phone that
+    #: connects to /ticket and never follows a ticket holds a connection for nothing.
+    idle_until_room: ClassVar[bool] = False
 
     def __init__(self, namespace: str | None = None):
         super().__init__(namespace or self.path)
@@ -150,6 +156,12 @@ def origin_policy(cfg):
     return allowed
 
 
+def clients(namespace: str) -> int:
+    """Clients connected to a namespace in this process."""
+    counts = sio_compat.connection_counts(socketio) or {}
+    return counts.get(namespace, 0)
+
+
 def add_namespace(handler: Namespace) -> None:
     """Register a namespace once per process, before socketio.init_app."""
     sio_compat.add_namespace(socketio, handler)
@@ -185,6 +197,7 @@ class Broadcaster:
         self._routes: list[Callable[[ev.Event], Iterable[Message]]] = []
         self._staff_paths: list[str] = []
         self._last_reap = 0.0
+        self._stale_allowed = False
         if app is not None:
             app.after_request(self._after_request)
             app.teardown_request(self._teardown_request)
@@ -262,8 +275,26 @@ class Broadcaster:
                 for e in batch:
                     if not isinstance(e, _Unslotted):
                         self._slots.release()
+            self._refresh_forecast()
             if time.monotonic() - self._last_reap > REAP_SECONDS:
                 self._reap_safely()
+
+    def _refresh_forecast(self) -> None:
+        """The wait forecast of the queue as the batch left it, made here, off every
+        request (hall/estimate.py: readers meanwhile take the previous one)."""
+        hall = self.hall
+        try:
+            db = hall.store.db()
+            if not self._stale_allowed:
+                estimate.allow_stale(db)
+                self._stale_allowed = True
+            read = hall.engine.read
+            queue = hall.cfg.queue
+            estimate.refresh(
+                db, hall.clock.now(), read.today(), queue["estimate_sample"], queue["policy"]
+            )
+        except Exception:  # a forecast is never worth stopping the screens' updates
+            log.exception("making the wait forecast failed")
 
     def _after_request(self, response):
         self._flush()
@@ -278,7 +309,12 @@ class Broadcaster:
 
     def send_batch(self, events: list) -> None:
         """Push events in order: each event's happenings as it comes, then every state
-        the batch touched, once."""
+        the batch touched, once. (On the WebSocket loop a public socket gets the whole
+        batch in one write at its end; the hall's own screens and staff at once.)"""
+        with wsevent.batch():
+            self._send_batch(events)
+
+    def _send_batch(self, events: list) -> None:
         windows: dict[int, str | None] = {}
         tickets: dict[int, None] = {}
         states: dict[Hashable, Message] = {}

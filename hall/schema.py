@@ -240,5 +240,124 @@ def m013_flow(db):
     db["tickets"].add_column("parked_at", str)
 
 
+def m014_queue_counts(db):
+    """Figures kept up to date as tickets move, so that a request costs the same with
+    2,000 tickets waiting as with none (issue 13): the waiting count per day and service,
+    the numbers issued per day and service (daily_quota counts them: the service a ticket
+    was issued for, so a transfer neither frees nor uses a number), and a queue version
+    that every change of who waits where bumps, except a plain walk-in issue (it queues
+    behind everyone and moves nobody, unless a window takes its service before another
+    one: hall/estimate.py keeps its forecast over it).
+
+    SQLite triggers keep them, in the transaction of the change itself, whichever process
+    or code path writes. A new column that changes a ticket's place in a queue must be
+    added to the queue version's trigger below (in a new migration)."""
+    db.execute(
+        "CREATE TABLE waiting_counts (day TEXT NOT NULL, service TEXT NOT NULL, "
+        "n INTEGER NOT NULL, PRIMARY KEY (day, service))"
+    )
+    db.execute(
+        "CREATE TABLE issued_counts (day TEXT NOT NULL, service TEXT NOT NULL, "
+        "n INTEGER NOT NULL, PRIMARY KEY (day, service))"
+    )
+    db.execute(
+        "CREATE TABLE queue_version (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        "version INTEGER NOT NULL)"
+    )
+    db.execute("INSERT INTO queue_version (id, version) VALUES (1, 0)")
+    db.execute(
+        "INSERT INTO waiting_counts (day, service, n) SELECT day, service, COUNT(*) "
+        "FROM tickets WHERE status = 'waiting' GROUP BY day, service"
+    )
+    db.execute(
+        "INSERT INTO issued_counts (day, service, n) SELECT t.day, COALESCE((SELECT "
+        "json_extract(e.details, '$.from_service') FROM ticket_events e WHERE e.ticket_id = "
+        "t.id AND e.kind IN ('transferred', 'advanced') ORDER BY e.id LIMIT 1), t.service) AS s, "
+        "COUNT(*) "
+        "FROM tickets t WHERE t.source != 'transfer' GROUP BY t.day, s"
+    )
+
+    def add(table: str, day: str, service: str, delta: int) -> str:
+        return (
+            f"INSERT INTO {table} (day, service, n) VALUES ({day}, {service}, {delta}) "
+            f"ON CONFLICT (day, service) DO UPDATE SET n = n + ({delta});"
+        )
+
+    bump = "UPDATE queue_version SET version = version + 1 WHERE id = 1;"
+    db.execute(
+        "CREATE TRIGGER tickets_waiting_insert AFTER INSERT ON tickets "
+        "WHEN NEW.status = 'waiting' BEGIN "
+        + add("waiting_counts", "NEW.day", "NEW.service", 1)
+        + " END"
+    )
+    db.execute(
+        "CREATE TRIGGER tickets_issued_insert AFTER INSERT ON tickets "
+        "WHEN COALESCE(NEW.source, '') != 'transfer' BEGIN "
+        + add("issued_counts", "NEW.day", "NEW.service", 1)
+        + " END"
+    )
+    db.execute(
+        "CREATE TRIGGER tickets_waiting_leave AFTER UPDATE OF status, service, day ON tickets "
+        "WHEN OLD.status = 'waiting' BEGIN "
+        + add("waiting_counts", "OLD.day", "OLD.service", -1)
+        + " END"
+    )
+    db.execute(
+        "CREATE TRIGGER tickets_waiting_enter AFTER UPDATE OF status, service, day ON tickets "
+        "WHEN NEW.status = 'waiting' BEGIN "
+        + add("waiting_counts", "NEW.day", "NEW.service", 1)
+        + " END"
+    )
+    db.execute(
+        "CREATE TRIGGER tickets_waiting_delete AFTER DELETE ON tickets "
+        "WHEN OLD.status = 'waiting' BEGIN "
+        + add("waiting_counts", "OLD.day", "OLD.service", -1)
+        + " END"
+    )
+    # The queue version: anything that moves a ticket in or out of a queue, or changes
+    # which windows take it and how fast, except a plain walk-in joining the end. (A
+    # walk-in of a service that a window takes before another, secondary there, does
+    # move the other's tickets back: it counts.)
+    db.execute(
+        "CREATE TRIGGER queue_version_ticket_insert AFTER INSERT ON tickets WHEN "
+        "NEW.priority != 0 OR NEW.lane != 2 OR NEW.target_window IS NOT NULL OR "
+        "NEW.status != 'waiting' OR EXISTS (SELECT 1 FROM window_services a JOIN "
+        "window_services b ON b.window = a.window WHERE a.service = NEW.service AND "
+        f"a.tier = 1 AND b.tier != 1) BEGIN {bump} END"
+    )
+    db.execute(
+        "CREATE TRIGGER queue_version_ticket_update AFTER UPDATE OF status, service, day, "
+        "priority, lane, queued_at, target_window, window, last_called_at, finished_at, "
+        "arrived, parked_at, step, journey_steps "
+        f"ON tickets BEGIN {bump} END"
+    )
+    db.execute(
+        f"CREATE TRIGGER queue_version_ticket_delete AFTER DELETE ON tickets BEGIN {bump} END"
+    )
+    # Clerk skills: under queue.policy = "balanced" a window takes those services too.
+    db.execute(
+        f"CREATE TRIGGER queue_version_user_skills AFTER UPDATE OF skills ON users BEGIN {bump} END"
+    )
+    for table in ("windows", "window_services", "services"):
+        for op in ("INSERT", "UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER queue_version_{table}_{op.lower()} AFTER {op} ON {table} "
+                f"BEGIN {bump} END"
+            )
+    # A new walk-in's place: the waiting tickets behind it (none, for the newest) are a
+    # short range of this index.
+    db.execute(
+        "CREATE INDEX idx_tickets_queue ON tickets (day, service, status, priority, lane, "
+        "queued_at, id)"
+    )
+
+
 #: The core's migrations, in order (hall.db.migrate adds the faces' after them).
-CORE_MIGRATIONS = (m001_core, m010_client_tickets, m011_ops, m012_ticket_arrived, m013_flow)
+CORE_MIGRATIONS = (
+    m001_core,
+    m010_client_tickets,
+    m011_ops,
+    m012_ticket_arrived,
+    m013_flow,
+    m014_queue_counts,
+)

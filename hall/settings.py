@@ -184,11 +184,40 @@ SETTINGS: list[Setting] = [
         "Supervisors are warned when one client address takes at least this share of a "
         "service's tickets of the day (and at least 5 of them).",
     ),
+    _s(
+        "security",
+        "socket_limit",
+        3000,
+        "Public live connections (Socket.IO /display, /kiosk, /ticket: screens and phones "
+        "outside rate_limit_exempt, without a staff login) one server process holds; a new one "
+        "over it is refused with 503 and Retry-After; 0 = no limit.",
+    ),
+    _s(
+        "security",
+        "socket_limit_per_address",
+        10,
+        "Public live connections from one client address (raise it when phones reach the "
+        "server through NAT, all with one address); 0 = no limit.",
+    ),
+    _s(
+        "security",
+        "socket_idle_seconds",
+        30,
+        "A public live connection that has not joined a namespace (and, on /ticket, followed "
+        "a ticket) within this many seconds is closed; 0 = never.",
+    ),
     # [server]
     _s("server", "host", "127.0.0.1", "serve: listen address."),
     _s("server", "port", 5000, "serve: listen port."),
     _s(
-        "server", "threads", 200, "serve: worker threads (above the number of screens and clients)."
+        "server",
+        "threads",
+        64,
+        "serve: threads answering HTTP requests. WebSockets do not hold one (one event thread "
+        "reads them all, hall/compat/wsloop.py); public long-polling sessions may use an "
+        "eighth of them. With the stock server path (untested library versions, or "
+        "direct_websocket_writes off) every WebSocket holds a thread, and public ones are then "
+        "limited to a quarter of them.",
     ),
     _s(
         "server",
@@ -200,9 +229,10 @@ SETTINGS: list[Setting] = [
         "server",
         "direct_websocket_writes",
         True,
-        "Write each Socket.IO message to every WebSocket from the sending thread, without "
-        "blocking, instead of waking one writer thread per connection (hall/compat/fanout.py; "
-        "a screen that stops reading is cut off and reconnects).",
+        "Serve WebSockets from one event thread and write each Socket.IO message to every "
+        "WebSocket from the sending thread, without blocking, instead of a reader, a writer and "
+        "a ping thread per connection (hall/compat: wsloop.py, fanout.py; a screen that stops "
+        "reading is cut off and reconnects). false = the libraries' stock threads.",
     ),
     # [backup]
     _s(

@@ -6,7 +6,9 @@ from __future__ import annotations
 from flask import current_app
 from flask_socketio import emit, join_room
 
-from hall.realtime import FaceNamespace
+from hall.realtime import FaceNamespace, clients
+
+PHONE_READS_PER_SECOND = 50
 
 
 def _hall():
@@ -27,6 +29,7 @@ class TicketNamespace(FaceNamespace):
 
     path = "/ticket"
     topics = {"queue": "queue", "ticket": "ticket.follow"}
+    idle_until_room = True  # a phone that never follows a ticket is closed
 
     def on_follow(self, data):
         token = (data or {}).get("token") if isinstance(data, dict) else None
@@ -38,4 +41,15 @@ class TicketNamespace(FaceNamespace):
         if t is None:
             return {"ok": False}
         join_room(f"t{t['id']}")
-        return {"ok": True, "ticket": hall.engine.read.ticket_json(db, t)}
+        return {
+            "ok": True,
+            "ticket": hall.engine.read.ticket_json(db, t),
+            "refresh_seconds": refresh_seconds(clients(self.path)),
+        }
+
+
+def refresh_seconds(phones: int) -> int:
+    """Over how many seconds the phones spread their re-reads after a change in the
+    waiting counts (phone.js): about PHONE_READS_PER_SECOND requests a second, whatever
+    the number of phones following their tickets."""
+    return max(1, min(60, round(phones / PHONE_READS_PER_SECOND)))

@@ -332,7 +332,13 @@ def live_server(tmp_path):
 # --- a real browser -------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    # Wait on conditions long enough for a loaded 2-core CI machine (two test workers, a
+    # served hall and Chromium share it): a passing check returns at once, so a longer
+    # limit costs nothing, while Playwright's 5 s default failed a login (password
+    # hashing) under load now and then.
+    expect.set_options(timeout=20_000)
 
     if not os.path.exists(CHROMIUM):
         pytest.fail(f"{CHROMIUM} is missing: the test command installs Debian's chromium")

@@ -116,6 +116,31 @@ def test_lobby_face_gets_every_part_it_declares(lobby_app):
     assert "lobby_note" in json.dumps(body) or "lobby_note" in json.dumps(doc["components"])
 
 
+def test_two_faces_add_to_one_page(lobby_app, caplog):
+    """page_addons is provided by the citizen face and the lobby face: the kiosk page
+    shows both; a provider that fails adds nothing and the others still add theirs."""
+    hall = lobby_app.extensions["hall"]
+    client = lobby_app.test_client()
+    assert len(hall.faces.interfaces("page_addons")) == 2
+    assert hall.faces.interface("page_addons") is hall.faces.interfaces("page_addons")[0]
+    page = client.get("/kiosk").get_data(as_text=True)
+    assert 'id="k-elder-btn"' in page and 'id="k-lobby-btn"' in page
+    assert page.index('id="k-elder-btn"') < page.index('id="k-lobby-btn"')  # face order
+    assert 'data-lobby="east"' in page
+    citizen = hall.faces.interfaces("page_addons")[0]
+    original = citizen.for_page
+    citizen.for_page = lambda page, **context: 1 / 0
+    try:
+        page = client.get("/kiosk").get_data(as_text=True)
+    finally:
+        citizen.for_page = original
+    assert 'id="k-lobby-btn"' in page and 'id="k-elder-btn"' not in page
+    assert "page add-ons for kiosk failed" in caplog.text
+    # any other interface is still provided once
+    with pytest.raises(ValueError, match="provided twice"):
+        hall.faces.provide("printers", object())
+
+
 def test_an_unknown_setting_of_the_face_stops_start_up(tmp_path):
     from hall.config import ConfigError
 

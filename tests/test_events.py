@@ -105,9 +105,11 @@ def test_real_client_against_the_running_server(live_server):
         calls.append(data)
         got_call.set()
 
-    client.connect(live_server.url, namespaces=["/display"], transports=["websocket"])
+    client.connect(
+        live_server.url, namespaces=["/display"], transports=["websocket"], wait_timeout=10
+    )
     try:
-        assert got_snapshot.wait(5)
+        assert got_snapshot.wait(10)
         clerk = live_server.session("clerk1")
         assert clerk.post(live_server.url + "/api/windows/1/open").status_code == 200
         t = requests.post(live_server.url + "/api/tickets", json={"service": "YB"}).json()
@@ -115,7 +117,7 @@ def test_real_client_against_the_running_server(live_server):
             clerk.post(live_server.url + "/api/windows/1/call-next").json()["ticket"]["number"]
             == t["number"]
         )
-        assert got_call.wait(5)
+        assert got_call.wait(10)
         assert calls[0]["number"] == t["number"] and calls[0]["window"] == 1
         assert calls[0]["audio"] == f"/audio/call/{t['number']}/1.wav"
     finally:

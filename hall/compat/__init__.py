@@ -1,9 +1,11 @@
 """Every use of a library's private parts, behind version guards.
 
-The hall relies on internals of four libraries for speed and for correctness across
+The hall relies on internals of five libraries for speed and for correctness across
 processes: python-engineio and simple-websocket (direct WebSocket writes, fanout.py),
-python-socketio and Flask-SocketIO (namespace registration, room membership, the
-message-queue subscription, socketio.py). Nothing else in the hall touches a private
+python-engineio, python-socketio and gunicorn (WebSockets served by one event thread and
+broadcasts framed once, wsloop.py and wsevent.py), python-socketio and Flask-SocketIO
+(namespace registration, room membership, the message-queue subscription, the sessions'
+open and close for the admission gate, socketio.py). Nothing else in the hall touches a private
 name of these libraries. Each path checks the installed version against the versions it
 was written and tested with; on another version it falls back to the public behaviour
 and logs why. `report()` says which paths are active (served in /api/health, checked by
@@ -23,6 +25,7 @@ TESTED = {
     "simple-websocket": ("1.1.0",),
     "python-socketio": ("5.18.1",),
     "Flask-SocketIO": ("5.7.0",),
+    "gunicorn": ("27.0.1",),
 }
 
 
@@ -52,9 +55,11 @@ def versions_ok(wanted: dict[str, tuple[str, ...]], what: str) -> bool:
 
 def report() -> dict:
     """Installed versions and which private paths are active in this process."""
-    from . import fanout
+    from . import fanout, socketio, wsevent
 
     return {
         "versions": {dist: installed_version(dist) for dist in TESTED},
         "direct_websocket_writes": fanout.installed(),
+        "event_websockets": wsevent.installed(),
+        "session_hooks": socketio.hooks_installed(),
     }

@@ -254,6 +254,7 @@ def install() -> bool:
             return True
         if not _supported():
             return False
+        from engineio import exceptions
         from engineio import socket as eio_socket
 
         cls = eio_socket.Socket
@@ -279,8 +280,24 @@ def install() -> bool:
             box.send_packet(self, pkt)
             return None
 
+        # Engine.IO's writer thread takes a queue that stays empty for ping_interval +
+        # ping_timeout (45 s) for a dead client and closes the WebSocket; with direct
+        # writes its queue is always empty, so every idle screen was dropped and
+        # reconnected every 45 s. While the WebSocket is open and direct, it waits on.
+        original_poll = cls.poll
+
+        def poll(self):
+            while True:
+                try:
+                    return original_poll(self)
+                except exceptions.QueueEmpty:
+                    box = self.__dict__.get("_hall_outbox")
+                    if box is None or not box.ready or box.closed or self.closed:
+                        raise
+
         cls._websocket_handler = _websocket_handler
         cls.send = send
+        cls.poll = poll
         _installed = True
         return True
 

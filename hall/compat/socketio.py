@@ -85,3 +85,85 @@ def connection_counts(socketio) -> dict[str, int] | None:
     except AttributeError:  # no server (yet): nobody is connected
         return {}
     return {ns: len(by_room.get(None, ()) or ()) for ns, by_room in list(rooms.items())}
+
+
+# --- Engine.IO sessions, for the admission gate (hall/sockets.py) ------------------------
+_hooks = False
+
+
+def hooks_installed() -> bool:
+    return _hooks
+
+
+def watch_sessions(socketio, opened, closed) -> bool:
+    """Call opened(eio_sid, environ) when an Engine.IO session is admitted and closed(eio_sid)
+    when it ends, by wrapping the handlers python-socketio registered on its Engine.IO
+    server (Server.eio.handlers, 'connect' and 'disconnect'). False on an untested
+    version: the gate then counts a WebSocket for as long as its request lasts."""
+    global _hooks
+    if not _ok():
+        return False
+    eio = socketio.server.eio
+    before_open = eio.handlers.get("connect")
+    before_close = eio.handlers.get("disconnect")
+    if getattr(before_open, "_hall_watch", False):
+        return True
+
+    def connect(sid, environ):
+        ret = before_open(sid, environ) if before_open else None
+        if ret is None or ret is True:
+            opened(sid, environ)
+        return ret
+
+    def disconnect(sid, reason=None):
+        try:
+            if before_close is not None:
+                return before_close(sid, reason)
+            return None
+        finally:
+            closed(sid)
+
+    connect._hall_watch = True
+    eio.on("connect", connect)
+    eio.on("disconnect", disconnect)
+    _hooks = True
+    return True
+
+
+def session_alive(socketio, eio_sid: str) -> bool:
+    """Whether an Engine.IO session is still open in this process (Server.eio.sockets)."""
+    try:
+        s = socketio.server.eio.sockets.get(eio_sid)
+    except AttributeError:
+        return False
+    return s is not None and not s.closed
+
+
+def session_joined(socketio, eio_sid: str, room_namespaces: frozenset) -> bool:
+    """Whether a session has done what it came for: connected to a namespace and, in the
+    namespaces of `room_namespaces` (e.g. /ticket), joined a room of its own choosing
+    (followed a ticket). python-socketio's manager.rooms."""
+    try:
+        manager = socketio.server.manager
+        namespaces = list(manager.rooms)
+    except AttributeError:
+        return True  # nothing to judge by: never close on a guess
+    for ns in namespaces:
+        sid = manager.sid_from_eio_sid(eio_sid, ns)
+        if sid is None or not manager.is_connected(sid, ns):
+            continue
+        if ns not in room_namespaces:
+            return True
+        if any(room != sid for room in manager.get_rooms(sid, ns)):
+            return True
+    return False
+
+
+def close_session(socketio, eio_sid: str, reason: str = "") -> None:
+    """End an Engine.IO session now, without waiting for a long poll to take the close."""
+    try:
+        s = socketio.server.eio.sockets.get(eio_sid)
+    except AttributeError:
+        return
+    if s is not None and not s.closed:
+        s.close(wait=False, abort=False, reason=s.server.reason.SERVER_DISCONNECT)

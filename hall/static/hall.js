@@ -236,7 +236,10 @@
    *   options.transports  default ["websocket", "polling"]
    * Reconnects by itself: after 0.5 s, doubling to at most 5 s, with jitter (so a hundred
    * screens do not come back in step), for ever; also after the server dropped it.
-   * Returns the socket (null when the Socket.IO client is missing). */
+   * Refused (the server is up but has as many live connections as it takes: 503 with
+   * Retry-After on the handshake, which a browser does not show a page): when a connect
+   * fails while /healthz answers, it waits 15-30 s between attempts until it is back
+   * (link.refused counts these). Returns the socket (null without the Socket.IO client). */
   function connect(namespace, handlers, options) {
     options = options || {};
     var link = { namespace: namespace, connects: 0, attempts: [], snapshots: 0, online: false };
@@ -263,9 +266,15 @@
     link.socket = socket;
     var retry = null;
     var delay = 500;
+    var slow = false;
     socket.on("connect", function () {
       link.connects += 1;
       delay = 500;
+      if (slow) {
+        slow = false;
+        socket.io.reconnectionDelay(500);
+        socket.io.reconnectionDelayMax(5000);
+      }
       status(true);
       if (options.snapshot) {
         link.snapshots += 1;
@@ -281,7 +290,17 @@
         delay = Math.min(delay * 2, 5000);
       }
     });
-    socket.on("connect_error", function () { status(false); });
+    socket.on("connect_error", function () {
+      status(false);
+      if (slow || !window.fetch) return;
+      window.fetch("/healthz", { cache: "no-store", credentials: "omit" }).then(function (r) {
+        if (!r.ok || slow || socket.connected) return;
+        slow = true;
+        link.refused = (link.refused || 0) + 1;
+        socket.io.reconnectionDelay(15000);
+        socket.io.reconnectionDelayMax(30000);
+      }, function () { /* the server is down: keep trying at the quick pace */ });
+    });
     socket.io.on("reconnect_attempt", function () { link.attempts.push(Date.now()); });
     Object.keys(handlers || {}).forEach(function (name) {
       socket.on(name, handlers[name]);

@@ -1,9 +1,14 @@
 /* The phone page of one ticket (/t/<token>): keeps the server-rendered page live.
  *
  * Follows the ticket on the /ticket Socket.IO namespace (`follow {token}`; the server
- * answers with the ticket and then pushes `ticket` for this ticket only), re-reads
- * GET /api/tickets/<token> after each `queue` event (people ahead change when others
- * are called) and offers the 好差评 rating once the ticket is 办结.
+ * answers with the ticket and then pushes `ticket` for this ticket only, at once, when it
+ * is called or changes) and offers the 好差评 rating once the ticket is 办结. While the
+ * ticket waits, a change in its own service's waiting count (people ahead change when
+ * others are called) makes it follow again for the fresh ticket, at most once per
+ * `refresh_seconds` of the last answer and at a random moment within it: the server sets
+ * that from the number of phones, so a hall full of phones costs it a steady trickle of
+ * answers instead of one per phone at every call. Without the socket it reads
+ * GET /api/tickets/<token> instead; also when the phone wakes up.
  * The token comes from this page's own address; it is sent to this server only.
  * Test hooks: window.phoneSocket, window.phoneTicket (the last ticket drawn).
  */
@@ -109,6 +114,32 @@
       });
   }
 
+  // A change in the waiting counts: follow again while waiting, spread out (see above).
+  var refreshSeconds = 1, lastCount = null, pending = null, lastAnswer = 0;
+  function queueChanged(counts) {
+    var t = window.phoneTicket;
+    if (!t || t.status !== "waiting" || !counts) return;
+    var n = counts[t.service];
+    if (n === lastCount) return;
+    lastCount = n;
+    if (pending) return;
+    var gap = refreshSeconds * 1000;
+    var wait = Math.max(0, lastAnswer + gap - Date.now()) + Math.random() * gap;
+    pending = setTimeout(function () {
+      pending = null;
+      var socket = window.phoneSocket;
+      if (socket && socket.connected) follow(socket); else reload();
+    }, wait);
+  }
+  function follow(socket) {
+    socket.emit("follow", { token: token }, function (ack) {
+      lastAnswer = Date.now();
+      if (ack && ack.ok && ack.ticket) draw(ack.ticket);
+      if (ack && ack.refresh_seconds) refreshSeconds = ack.refresh_seconds;
+      body.setAttribute("data-following", ack && ack.ok ? "1" : "0");
+    });
+  }
+
   // --- rating ------------------------------------------------------------------------------
   var rating = { score: null, reasons: [], sent: false };
   function updateRating() {
@@ -174,14 +205,9 @@
   // --- live ------------------------------------------------------------------------------
   if (token) {
     var live = $("p-live");
-    window.phoneSocket = Hall.connect("/ticket", { ticket: draw, queue: reload }, {
+    window.phoneSocket = Hall.connect("/ticket", { ticket: draw, queue: queueChanged }, {
       // every (re)connect follows the ticket again; the answer is the ticket as it is now
-      snapshot: function (socket) {
-        socket.emit("follow", { token: token }, function (ack) {
-          if (ack && ack.ok && ack.ticket) draw(ack.ticket);
-          body.setAttribute("data-following", ack && ack.ok ? "1" : "0");
-        });
-      },
+      snapshot: follow,
       status: function (online) { if (live) live.classList.toggle("down", !online); }
     });
   }

@@ -59,7 +59,9 @@ def test_book_check_in_at_the_kiosk_and_be_called_before_walk_ins(tmp_path, page
         page.select_option("#service", "SB")
         page.select_option("#service", "BDC")  # the script reloads the slots
         expect(page.locator("#book-service")).to_have_value("BDC")
-        page.wait_for_function("!document.getElementById('slot-list').hasAttribute('aria-busy')")
+        page.wait_for_function(
+            "() => !document.getElementById('slot-list').hasAttribute('aria-busy')"
+        )
         slot = f"{now.hour:02d}:00"
         radio = page.locator(f'#slot-list input[value="{slot}"]')
         expect(radio).to_be_enabled()

@@ -76,7 +76,8 @@ def test_elder_mode_screens(browser, tmp_path):
             expect(page.locator("body.elder")).to_have_count(1)
             # at least 1.5x the kiosk's type, once the page's stylesheet is in
             page.wait_for_function(
-                f"parseFloat(getComputedStyle(document.body).fontSize) >= {1.5 * normal}"
+                "(n) => parseFloat(getComputedStyle(document.body).fontSize) >= n",
+                arg=1.5 * normal,
             )
             assert page.locator(".e-svc").count() == 4  # the most used first, then 更多
             expect(page.locator("#e-more")).to_be_visible()
@@ -101,7 +102,7 @@ def test_guide_desk_alert_until_acknowledged(browser, tmp_path):
     try:
         login_page(guide, server.url, "/counter/guide", "guide")
         expect(guide.locator("#help-alerts")).to_be_hidden()
-        guide.wait_for_function("window.helpSocket && window.helpSocket.connected")
+        guide.wait_for_function("() => window.helpSocket && window.helpSocket.connected")
         kiosk.goto(server.url + "/kiosk/elder?kiosk=K2")
         kiosk.click("#e-help")
         expect(kiosk.locator("#e-notice")).to_have_text("已通知工作人员，请稍候")
@@ -118,3 +119,55 @@ def test_guide_desk_alert_until_acknowledged(browser, tmp_path):
         gctx.close()
         kctx.close()
         server.stop()
+
+
+def test_keyboard_reader_card_checks_a_booking_in(browser, tmp_path):
+    """预约签到 by ID card on the production server: a booking made with the ID number
+    today; the card typed by the kiosk's keyboard-mode reader gives the booking's ticket
+    at once (no choice of services)."""
+    server = LiveServer(
+        tmp_path, settings={**SETTINGS, "appointments": {"days_ahead_min": 0}}
+    ).start()
+    ctx, page = new_page(browser, 1920, 1080)
+    sent = []
+    page.on("request", lambda r: sent.append((r.url, r.post_data or "")))
+    try:
+        api = server.session()
+        today = api.get(server.url + "/api/appointments/days").json()[0]
+        slots = api.get(server.url + f"/api/appointments/slots?service=YB&date={today}").json()
+        # the earliest slot still bookable: its check-in window is open now (always_open:
+        # slots every 30 minutes, bookable until 15 minutes after the start)
+        slot = next(s["slot"] for s in slots if not s["over"] and s["left"])
+        r = api.post(
+            server.url + "/api/appointments",
+            json={
+                "service": "YB",
+                "date": today,
+                "slot": slot,
+                "name": "张三",
+                "phone": "13812345678",
+                "id_number": YOUNG,
+            },
+        )
+        assert r.status_code == 201, r.text
+        code = r.json()["code"]
+        page.goto(server.url + "/kiosk/K2")
+        expect(page.locator("#k-elder-btn")).to_be_visible()
+        page.keyboard.type(YOUNG, delay=5)
+        page.keyboard.press("Enter")
+        expect(page.locator("#e-number")).to_have_text("C001")
+        expect(page.locator("#e-notice")).to_contain_text("预约签到成功")
+        assert YOUNG not in page.content()
+        booking = api.get(server.url + f"/api/appointments/{code}").json()
+        assert booking["status"] == "checked_in" and booking["ticket_number"] == "C001"
+        # an unbooked card still gets the choice of services
+        page.goto(server.url + "/kiosk/K2")
+        page.keyboard.type(OLD, delay=5)
+        page.keyboard.press("Enter")
+        expect(page.locator("#e-card")).to_contain_text(idnumber.mask(OLD))
+        assert not any(YOUNG in url for url, _ in sent)
+    finally:
+        ctx.close()
+        server.stop()
+    log = server.log_path.read_text(errors="replace")
+    assert YOUNG not in log and OLD not in log

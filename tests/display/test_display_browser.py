@@ -89,7 +89,7 @@ def call_ids(server, numbers):
     import socketio
 
     sio = socketio.Client()
-    sio.connect(server.url, namespaces=["/display"], transports=["websocket"])
+    sio.connect(server.url, namespaces=["/display"], transports=["websocket"], wait_timeout=10)
     try:
         snap = sio.call("snapshot", {}, namespace="/display", timeout=10)
     finally:

@@ -94,7 +94,12 @@ def check_served(live_server):
     r = requests.get(live_server.url + "/api/health", timeout=10)
     assert r.status_code == 200
     body = r.json()
+    # the paths the benchmarks measure are the ones the served process runs
     assert body["compat"]["direct_websocket_writes"] is True
+    assert body["compat"]["event_websockets"] is True
+    assert body["compat"]["session_hooks"] is True
+    assert body["sockets"]["event_loop"] is True
+    assert body["capacity"]["event_loop"] is True
     assert body["scheduler"]["running"] is True  # started by the first request
     assert body["connections"] is not None and body["pending_events"] >= 0
 

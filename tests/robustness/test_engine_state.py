@@ -357,6 +357,27 @@ class EngineMachine(RuleBasedStateMachine):
         counts = self.engine.read.waiting_counts(db)
         assert {k: v for k, v in counts.items() if v} == dict(replayed)
 
+        # the figures kept up to date by triggers (schema.m014_queue_counts), recounted:
+        # numbers issued per day and service (the service it was issued for, whatever
+        # transfers followed), and each waiting ticket's place in its queue
+        read = self.engine.read
+        issued = Counter((t["day"], self.issued_service[tid]) for tid, t in tickets.items())
+        for (day, code), n in issued.items():
+            assert read.issued_today(db, code, day) == n, (day, code)
+        for t in tickets.values():
+            if t["status"] != "waiting":
+                continue
+            key = (-t["priority"], t["lane"], t["queued_at"], t["id"])
+            ahead = sum(
+                1
+                for o in tickets.values()
+                if o["status"] == "waiting"
+                and o["day"] == t["day"]
+                and o["service"] == t["service"]
+                and (-o["priority"], o["lane"], o["queued_at"], o["id"]) < key
+            )
+            assert read.ahead_of(db, t) == ahead, t["number"]
+
         # numbers: unique per day; per prefix exactly 1..N, N = the day's counter
         by_day_prefix: dict[tuple[str, str], list[int]] = {}
         for t in tickets.values():

@@ -70,7 +70,7 @@ def test_a_page_of_another_origin_gets_no_supervisor_socket(live_server, browser
         )
         assert r.status == 200
         page.goto(evil + "/index.html")
-        page.wait_for_function("window.result && window.result.error !== null", timeout=10000)
+        page.wait_for_function("() => window.result && window.result.error !== null", timeout=10000)
         assert page.evaluate("window.result.snapshot") is False
         save_screenshot(page, "security-foreign-origin-refused")
         # The hall's own page, same browser, same cookie: admitted.

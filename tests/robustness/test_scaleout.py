@@ -87,7 +87,9 @@ class Display:
         self.client.on("snapshot", lambda d: self.snapshot.set(), namespace="/display")
         self.client.on("called", self._called, namespace="/display")
         self.client.on("queue", self._queue, namespace="/display")
-        self.client.connect(server.url, namespaces=["/display"], transports=["websocket"])
+        self.client.connect(
+            server.url, namespaces=["/display"], transports=["websocket"], wait_timeout=10
+        )
         assert self.snapshot.wait(10)
 
     def _called(self, data):
@@ -130,13 +132,26 @@ def test_calls_and_queue_updates_cross_processes(two_servers):
         assert on_a.wait_for(lambda: any(c["number"] == t2["number"] for c in on_a.calls))
         assert next(c for c in on_a.calls if c["number"] == t2["number"])["window"] == 3
 
-        # each call reached each display exactly once (no echo through Redis)
-        for display in (on_a, on_b):
-            numbers = [c["number"] for c in display.calls]
-            assert numbers.count(t1["number"]) == 1 and numbers.count(t2["number"]) == 1
         # one database: numbering is shared, not per process
         t3 = requests.post(b.url + "/api/tickets", json={"service": "SB"}, timeout=10).json()
         assert (t1["number"], t3["number"]) == ("B001", "B002")
+
+        # each call reached each display exactly once (no echo through Redis). Each
+        # display's own process pushes a call asynchronously too, so wait for both calls
+        # and for the last queue change (sent after them on the same Redis channel)
+        # before counting.
+        def seen_all(display):
+            numbers = [c["number"] for c in display.calls]
+            return (
+                t1["number"] in numbers
+                and t2["number"] in numbers
+                and any(q.get("SB") == 1 and q.get("YB") == 0 for q in display.queues[-1:])
+            )
+
+        for display in (on_a, on_b):
+            assert display.wait_for(lambda d=display: seen_all(d)), (display.calls, display.queues)
+            numbers = [c["number"] for c in display.calls]
+            assert numbers.count(t1["number"]) == 1 and numbers.count(t2["number"]) == 1
     finally:
         on_a.client.disconnect()
         on_b.client.disconnect()

@@ -27,5 +27,8 @@ FACE = Face(
     issue_options=(IssueOption("lobby_note", str, max_len=20, help="a note for the lobby"),),
     issue_hooks=("tests.faces.lobby.views:count_hook",),
     routes=("tests.faces.lobby.views:routes",),
+    # the kiosk gets a 东门导览 button, beside what the citizen face adds (page_addons
+    # is an interface several faces may provide)
+    provides={"page_addons": "tests.faces.lobby.views:addons"},
     openapi="tests.faces.lobby.views:OPENAPI",
 )

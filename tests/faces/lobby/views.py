@@ -93,3 +93,24 @@ def run(args) -> int:
     hall = make_app(args).extensions["hall"]
     print(_count(hall, args.day or hall.engine.read.today()))
     return 0
+
+
+class Addons:
+    """hall.interfaces.PageAddons: a button on the kiosk's start screen."""
+
+    def for_page(self, page: str, **context) -> dict:
+        if page != "kiosk" or context.get("mode", "start") == "ticket":
+            return {}
+        button = {
+            "label": "东门导览",
+            "href": "/api/lobby",
+            "id": "k-lobby-btn",
+            "cls": "k-lobby",
+            "method": "get",
+            "fields": {},
+        }
+        return {"buttons": [button], "data": {"lobby": "east"}}
+
+
+def addons(app, hall) -> Addons:
+    return Addons()
