@@ -344,17 +344,10 @@ def _compute(db, now: datetime, day: str, sample: int, policy: str = "configured
     for code in services:
         fc.windows[code] = float(sum(1 for n in working if code in tiers[n]))
     if balanced:  # the order moves as waits grow: replayed call by call
-        plan = {
-            n: {
-                "primary": {c for c, tier in listed[n].items() if tier == 1},
-                "secondary": {c for c, tier in listed[n].items() if tier != 1},
-                "skills": skills[n],
-            }
-            for n in working
-        }
         rates = _arrival_rates(db, now, day)
+        tiers_of = {n: listed[n] for n in working}
         picked, new = estimate_balanced.replay(
-            now, waiting, plan, free_at, minutes, targets, rates, HORIZON_MINUTES
+            now, waiting, tiers_of, skills, free_at, minutes, targets, rates, HORIZON_MINUTES
         )
         return _finish(fc, waiting, picked, new, services)
 

@@ -72,7 +72,8 @@ class _Queue:
 def replay(
     now: datetime,
     waiting: list[dict],
-    windows: dict[int, dict],
+    tiers: dict[int, dict[str, int]],
+    skills: dict[int, set[str]],
     free_at: dict[int, float],
     minutes: dict[str, float],
     targets: dict[str, float],
@@ -80,8 +81,17 @@ def replay(
     horizon: float,
 ) -> tuple[dict[int, float], dict[str, float]]:
     """Pick times (minutes from now) of the waiting tickets and of each service's
-    phantom. windows: {number: {"primary": set, "secondary": set, "skills": set}} of the
-    working windows; waiting: the rows of hall/estimate.py's query (queue order)."""
+    phantom. tiers: {window: {service: 1 primary | 2 secondary}} of the working windows,
+    skills: {window: its clerk's skills}; waiting: the rows of hall/estimate.py's query
+    (queue order)."""
+    windows = {
+        n: {
+            "primary": {c for c, tier in listed.items() if tier == 1},
+            "secondary": {c for c, tier in listed.items() if tier != 1},
+            "skills": skills.get(n, set()),
+        }
+        for n, listed in tiers.items()
+    }
 
     def age(t: dict) -> float:
         return max((now - from_iso(t["queued_at"])).total_seconds() / 60, 0.0)
