@@ -234,6 +234,22 @@ def pooled_windows(cfg) -> list[dict]:
     return [{"number": w["number"], "name": w["name"], "services": codes} for w in cfg.windows]
 
 
+def skill_fifo_windows(cfg, skills: dict[int, list[str]]) -> list[dict]:
+    """The skill-restricted FIFO reference: each window serves, as one queue taken oldest
+    first, every service it may serve under the balanced policy (its primary and
+    secondary services and its clerk's skills), with no targets and no primary before
+    secondary. Played with the configured policy, the engine's order is then plain FIFO
+    over that set (transfers to the window and 绿色通道 first, as in pooled FIFO): what
+    the skill graph allows a first-come order, whatever the policy."""
+    out = []
+    for w in cfg.windows:
+        codes = [*w["services"], *w.get("secondary", []), *skills.get(w["number"], [])]
+        out.append(
+            {"number": w["number"], "name": w["name"], "services": list(dict.fromkeys(codes))}
+        )
+    return out
+
+
 def dedicated_windows(cfg, arrivals: list[Arrival]) -> list[dict]:
     work = defaultdict(float)
     for a in arrivals:

@@ -41,7 +41,11 @@ The same arrivals and handling times are then replayed with two other window pla
 window's clerk (sim<n>) qualified as --skills says (demo: the services of the window's
 departments plus 综合受理, hall/skills.py; all: every service), and replays the same day
 with the configured plan beside it (mean, p90, max, service level; vs_pooled_pct is the
-balanced mean wait against the pooled FIFO replay's).
+balanced mean wait against the pooled FIFO replay's), and the skill-restricted FIFO
+reference: each window serves, oldest ticket first, every service it may serve under the
+balanced policy (its primary and secondary services and its clerk's skills), ignoring
+targets and primary before secondary - what the skill graph allows a first-come order
+(skill_fifo_*; skill_fifo_vs_pooled_pct).
 
 --journeys S turns a share S of the arrivals into 一件事 journeys of the config's
 [[journeys]] (drawn from a stream of their own: the rest of the day is unchanged), each
@@ -81,6 +85,7 @@ from simlib import (  # noqa: E402
     pad,
     pooled_windows,
     run_day,
+    skill_fifo_windows,
 )
 
 from hall import config as config_mod  # noqa: E402
@@ -260,16 +265,28 @@ def _compare(args, cfg, arrivals, skills, out: dict) -> None:
     )
     if args.policy == "balanced":
         conf = figures(run_day(args.config, arrivals, skills=skills).outcomes)
+        ref = figures(run_day(args.config, arrivals, skill_fifo_windows(cfg, skills)).outcomes)
         for key in ("mean_wait_min", "p90_wait_min", "max_wait_min", "service_level"):
             out[f"configured_{key}"] = conf[key]
+            out[f"skill_fifo_{key}"] = ref[key]
         if pooled["mean_wait_min"]:
             out["vs_pooled_pct"] = round(
                 100 * (out["mean_wait_min"] / pooled["mean_wait_min"] - 1), 1
+            )
+            out["skill_fifo_vs_pooled_pct"] = round(
+                100 * (ref["mean_wait_min"] / pooled["mean_wait_min"] - 1), 1
             )
         print(
             f"same day, configured plan: mean wait {conf['mean_wait_min']:.1f} min, p90 "
             f"{conf['p90_wait_min']:.1f}, max {conf['max_wait_min']:.1f}, service level "
             f"{conf['service_level']:.0%}"
+        )
+        print(
+            f"same day, skill-restricted FIFO (each window the oldest ticket of any service "
+            f"it may serve, no targets, no primary before secondary): mean wait "
+            f"{ref['mean_wait_min']:.1f} min ({out.get('skill_fifo_vs_pooled_pct', 0):+.1f}% "
+            f"of pooled FIFO), p90 {ref['p90_wait_min']:.1f}, max {ref['max_wait_min']:.1f}, "
+            f"service level {ref['service_level']:.0%}"
         )
         print(
             f"balanced: mean wait {out['mean_wait_min']:.1f} min "

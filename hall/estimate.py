@@ -16,6 +16,11 @@ The estimate replays the engine's own calling rule forward in time (a determinis
   it only helps with) they take the window first, and an idle window waits for them;
 - a ticket's estimate is the moment it is taken, minus now.
 
+Under queue.policy = "balanced" the replay is hall/estimate_balanced.py: the same
+windows, handling minutes and stream, but each free window chooses as calling.order
+will at that moment (relative waits grow at 1/target per minute, so the order of the
+queues changes while they wait).
+
 So a 综合窗口 shared by several services, a secondary window that helps only while its
 own queues are empty, priority tickets jumping the queue and closed windows all count
 the way they really will. A new ticket's estimate (the kiosk's "预计等候") is the moment
@@ -57,7 +62,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from . import calling
+from . import calling, estimate_balanced
 from .clock import from_iso, to_iso
 
 SECONDARY_SHARE = 0.25
@@ -292,13 +297,13 @@ def _compute(db, now: datetime, day: str, sample: int, policy: str = "configured
         if r["window"] in tiers:
             tiers[r["window"]][r["service"]] = r["tier"]
     balanced = policy == "balanced"
+    skills: dict[int, set[str]] = {}
     if balanced:
-        # A service the clerk is qualified for counts as one of the window's own; its
-        # tickets compete by wait relative to the target (hall/calling.py).
-        for n in tiers:
-            for code in calling.clerk_skills(db, n):
-                if code in services:
-                    tiers[n][code] = 1
+        listed = {n: dict(t) for n, t in tiers.items()}
+        for n in tiers:  # a service the clerk is qualified for: one the window serves
+            skills[n] = set(calling.clerk_skills(db, n)) & set(services)
+            for code in skills[n]:
+                tiers[n].setdefault(code, 1)
 
     # When each window can next take a ticket (minutes from now).
     working = {n: w for n, w in windows.items() if w["state"] in ("open", "paused")}
@@ -338,6 +343,13 @@ def _compute(db, now: datetime, day: str, sample: int, policy: str = "configured
         fc.truncated = True
     for code in services:
         fc.windows[code] = float(sum(1 for n in working if code in tiers[n]))
+    if balanced:  # the order moves as waits grow: replayed call by call
+        rates = _arrival_rates(db, now, day)
+        tiers_of = {n: listed[n] for n in working}
+        picked, new = estimate_balanced.replay(
+            now, waiting, tiers_of, skills, free_at, minutes, targets, rates, HORIZON_MINUTES
+        )
+        return _finish(fc, waiting, picked, new, services)
 
     # Each window's candidates in its own calling order (engine.call_next).
     late = "\uffff"
@@ -353,14 +365,9 @@ def _compute(db, now: datetime, day: str, sample: int, policy: str = "configured
                 cls = 1
             else:
                 cls = 2 if tiers[n][t["service"]] == 1 else 3
-            if balanced and cls >= 2:
-                # the engine's order as it stands now: the longest relative wait first
-                rel = _minutes_between(now, from_iso(t["queued_at"])) / targets[t["service"]]
-                mine.append((cls, -rel, t["queued_at"], t["id"], t["service"]))
-            else:
-                mine.append((cls, t["lane"], t["queued_at"], t["id"], t["service"]))
+            mine.append((cls, t["lane"], t["queued_at"], t["id"], t["service"]))
         for code, tier in tiers[n].items():  # phantoms: a new walk-in ticket of each service
-            mine.append((2 if tier == 1 else 3, 0.0 if balanced else 2, late, _PHANTOM_ID, code))
+            mine.append((2 if tier == 1 else 3, 2, late, _PHANTOM_ID, code))
         mine.sort()
         queues[n] = mine
 
@@ -428,6 +435,10 @@ def _compute(db, now: datetime, day: str, sample: int, policy: str = "configured
             picked[item[3]] = t
             heapq.heappush(heap, (t + minutes.get(item[4], 8.0), n))
 
+    return _finish(fc, waiting, picked, new, services)
+
+
+def _finish(fc: Forecast, waiting, picked: dict, new: dict, services) -> Forecast:
     by_service: dict[str, list[float]] = {}
     for t in waiting:
         if t["id"] in picked:

@@ -510,6 +510,29 @@ def test_the_estimate_follows_the_balanced_policy(make_hall, clock):
     assert [e.read.ticket_json(db, t)["eta_minutes"] for t in (first, second)] == [9, 15]
 
 
+def test_the_balanced_estimate_knows_a_short_target_overtakes(make_hall, clock):
+    """Window 2 (BDC, target 20) serves a BDC ticket; its clerk is qualified for SB
+    (target 15). A BDC ticket waits, an SB one comes a minute later: by the time the
+    window is free (in about 8 minutes) SB's relative wait (8/15) has passed BDC's
+    (9/20), so the SB ticket is called first, and the estimate says so (not BDC first
+    as the order stands now)."""
+    hall = make_hall(policy="balanced", skills={"c2": ["SB"]})
+    e = hall.engine
+    e.open_window(2, C2)
+    e.issue("BDC")
+    at_window = e.call_next(2, C2)
+    bdc = e.issue("BDC")
+    clock.advance(60)
+    sb = e.issue("SB")
+    db = hall.store.db()
+    assert e.read.next_for_window(db, 2, 1)[0]["id"] == bdc["id"]  # the order now
+    eta = {t["service"]: e.read.ticket_json(db, t)["eta_minutes"] for t in (bdc, sb)}
+    assert eta == {"SB": 8, "BDC": 14}  # 0.795 x 10 left at window 2, then SB's 6
+    clock.advance(8 * 60)
+    e.finish(at_window["id"], C2)
+    assert e.call_next(2, C2)["id"] == sb["id"]
+
+
 def test_the_figures_page_shows_journeys(make_hall, clock):
     hall = make_hall()
     e = hall.engine
