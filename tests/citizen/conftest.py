@@ -7,7 +7,9 @@ import time
 import pytest
 
 from hall import create_app
+from tests.citizen.fakes import FakeIdModule
 from tests.conftest import TEST_CONFIG
+from tests.fakeprinter import FakePrinter
 
 
 def wait_for(check, timeout: float = 10.0, what: str = "condition"):
@@ -77,3 +79,32 @@ def clerk_at_app(staff_of):
         return c
 
     return make
+
+
+# A kiosk with a serial ID-card reader (the fake GA 467 module on a pseudo-terminal) and a
+# network printer (the fake port-9100 listener): (app, module, printer).
+@pytest.fixture
+def reader_hall(make_app):
+    module = FakeIdModule().start()
+    printer = FakePrinter().__enter__()
+    app = make_app(
+        {
+            "card_readers": [{"kiosk": "K1", "kind": "serial", "port": module.path}],
+            "kiosks": [
+                {
+                    "id": "K1",
+                    "name": "自助区1号机",
+                    "printer": {
+                        "driver": "network",
+                        "host": printer.host,
+                        "port": printer.port,
+                        "mode": "text",
+                        "timeout": 2,
+                    },
+                }
+            ],
+        }
+    )
+    yield app, module, printer
+    module.close()
+    printer.__exit__(None, None, None)

@@ -9,14 +9,11 @@ from __future__ import annotations
 
 import logging
 
-import pytest
-
 from hall import idnumber, privacy
 from hall.realtime import socketio
-from tests.citizen.fakes import FakeIdModule, card
+from tests.citizen.fakes import card
 from tests.citizen.test_idcard import tap
 from tests.conftest import local
-from tests.fakeprinter import FakePrinter
 
 BOOKED = "34082319900307123"  # born 1990: 36, no priority
 WALKER = "34082319851111222"  # no booking
@@ -105,37 +102,10 @@ def test_booking_keeps_only_the_keyed_hash_and_the_masked_number(make_app):
     assert r.status_code == 400 and number(BOOKED) not in r.get_data(as_text=True)
 
 
-@pytest.fixture
-def reader_kiosk(make_app):
-    module = FakeIdModule().start()
-    printer = FakePrinter().__enter__()
-    app = make_app(
-        {
-            "card_readers": [{"kiosk": "K1", "kind": "serial", "port": module.path}],
-            "kiosks": [
-                {
-                    "id": "K1",
-                    "name": "自助区1号机",
-                    "printer": {
-                        "driver": "network",
-                        "host": printer.host,
-                        "port": printer.port,
-                        "mode": "text",
-                        "timeout": 2,
-                    },
-                }
-            ],
-        }
-    )
-    yield app, module, printer
-    module.close()
-    printer.__exit__(None, None, None)
-
-
-def test_a_tap_on_the_serial_reader_checks_the_booking_in(reader_kiosk, clock, caplog):
+def test_a_tap_on_the_serial_reader_checks_the_booking_in(reader_hall, clock, caplog):
     from tests.citizen.conftest import wait_for
 
-    app, module, printer = reader_kiosk
+    app, module, printer = reader_hall
     hall = app.extensions["hall"]
     caplog.set_level(logging.DEBUG)
     client = app.test_client()

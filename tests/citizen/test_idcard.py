@@ -13,7 +13,6 @@ from hall import idnumber
 from hall.realtime import socketio
 from tests.citizen.conftest import wait_for
 from tests.citizen.fakes import FakeIdModule, card
-from tests.fakeprinter import FakePrinter
 
 YOUNG = "34082319900307123"  # born 1990-03-07: 36 in the test hall's 2026
 OLD = "34082319460512456"  # born 1946-05-12: 80
@@ -74,33 +73,6 @@ def test_reader_reads_a_card_from_the_fake_module():
     finally:
         reader.close()
         module.close()
-
-
-@pytest.fixture
-def reader_hall(make_app):
-    module = FakeIdModule().start()
-    printer = FakePrinter().__enter__()
-    app = make_app(
-        {
-            "card_readers": [{"kiosk": "K1", "kind": "serial", "port": module.path}],
-            "kiosks": [
-                {
-                    "id": "K1",
-                    "name": "自助区1号机",
-                    "printer": {
-                        "driver": "network",
-                        "host": printer.host,
-                        "port": printer.port,
-                        "mode": "text",
-                        "timeout": 2,
-                    },
-                }
-            ],
-        }
-    )
-    yield app, module, printer
-    module.close()
-    printer.__exit__(None, None, None)
 
 
 def tap(module, sock, fields):
