@@ -255,10 +255,19 @@ class Broadcaster:
 
     def _run(self) -> None:
         while True:
+            # Public sockets' writes wait while there are events to send: a call reaches
+            # the hall's screens without queueing behind 2,000 phones' count updates; they
+            # are written a slice at a time between batches (hall/compat/wsevent.py).
+            public = wsevent.public_pending()
             try:
-                first = self._queue.get(timeout=REAP_SECONDS)
+                first = (
+                    self._queue.get_nowait() if public else self._queue.get(timeout=REAP_SECONDS)
+                )
             except queue.Empty:
-                self._reap_safely()
+                if public:
+                    self._flush_public()
+                else:
+                    self._reap_safely()
                 continue
             batch = [first]
             while len(batch) < PUSH_BATCH:
@@ -268,7 +277,7 @@ class Broadcaster:
                     break
             events = [e.event if isinstance(e, _Unslotted) else e for e in batch]
             try:
-                self.send_batch(events)
+                self.send_batch(events, defer_public=True)
             except Exception:  # one bad message must not stop the screens' updates
                 log.exception("pushing %d events failed", len(events))
             finally:
@@ -276,8 +285,17 @@ class Broadcaster:
                     if not isinstance(e, _Unslotted):
                         self._slots.release()
             self._refresh_forecast()
+            # at least a slice after every batch: under a steady stream of events the
+            # public sockets still get theirs, a few milliseconds behind
+            self._flush_public()
             if time.monotonic() - self._last_reap > REAP_SECONDS:
                 self._reap_safely()
+
+    def _flush_public(self) -> None:
+        try:
+            wsevent.flush_public()
+        except Exception:  # the push thread must outlive any one socket
+            log.exception("writing to public sockets failed")
 
     def _refresh_forecast(self) -> None:
         """The wait forecast of the queue as the batch left it, made here, off every
@@ -307,11 +325,12 @@ class Broadcaster:
     def send(self, event: ev.Event) -> None:
         self.send_batch([event])
 
-    def send_batch(self, events: list) -> None:
+    def send_batch(self, events: list, defer_public: bool = False) -> None:
         """Push events in order: each event's happenings as it comes, then every state
         the batch touched, once. (On the WebSocket loop a public socket gets the whole
-        batch in one write at its end; the hall's own screens and staff at once.)"""
-        with wsevent.batch():
+        batch in one write at its end, or with `defer_public` when the push thread finds
+        no more events to send; the hall's own screens and staff at once.)"""
+        with wsevent.batch(defer=defer_public):
             self._send_batch(events)
 
     def _send_batch(self, events: list) -> None:

@@ -16,7 +16,8 @@ import time
 import pytest
 import requests
 
-from hall.compat import fanout
+from hall.compat import fanout, wsevent
+from hall.compat.wsloop import LoopOutbox
 
 
 def _pair(rcvbuf: int = 2048):
@@ -99,6 +100,63 @@ def test_a_backlog_beyond_the_limit_cuts_the_reader_off(monkeypatch):
     assert box.closed
     writer.close()
     reader.close()
+
+
+def _sent_so_far(sock: socket.socket) -> bytes:
+    """What has reached the socket until now, without waiting."""
+    got = bytearray()
+    while True:
+        try:
+            chunk = sock.recv(65536, socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return bytes(got)
+        if not chunk:
+            return bytes(got)
+        got += chunk
+
+
+def test_the_next_call_goes_before_public_writes_and_each_socket_keeps_its_order(monkeypatch):
+    """The push thread's batches (hall/realtime.py, hall/compat/wsevent.py): what a batch
+    sends to public sockets (phones, screens nobody registered) is written later, a slice
+    at a time, so that the next call reaches the hall's own screens first; every public
+    socket still gets every batch, whole and in order."""
+    monkeypatch.setattr(wsevent, "_installed", True)
+    assert not wsevent.public_pending()
+    hall_w, hall_screen = _pair(65536)
+    pairs = [_pair(65536) for _ in range(2)]
+    hall_box = LoopOutbox(hall_w)
+    boxes = [LoopOutbox(w) for w, _ in pairs]
+    phones = [r for _, r in pairs]
+
+    def push(n: int) -> None:  # as the push thread sends a call's batch
+        with wsevent.batch(defer=True):
+            hall_box.write(f"call{n};".encode())  # the hall's own screen: at once
+            for box in boxes:
+                assert wsevent.hold(box, f"queue{n};".encode())
+                assert wsevent.hold(box, f"ticket{n};".encode())
+
+    try:
+        push(1)
+        assert _read_all(hall_screen, 6) == b"call1;"
+        assert wsevent.public_pending() and _sent_so_far(phones[0]) == b""
+        assert wsevent.flush_public(1)  # one socket's worth; the other still waits
+        assert _read_all(phones[0], 15) == b"queue1;ticket1;"
+        push(2)  # the next call, while the second phone has not had the first batch
+        assert _read_all(hall_screen, 6) == b"call2;"
+        assert _sent_so_far(phones[1]) == b""
+        assert not wsevent.flush_public(None)
+        assert not wsevent.public_pending()
+        assert _read_all(phones[0], 15) == b"queue2;ticket2;"
+        assert _read_all(phones[1], 30) == b"queue1;ticket1;queue2;ticket2;"
+        # a batch outside the push thread writes its public sockets when it ends
+        with wsevent.batch():
+            assert wsevent.hold(boxes[0], b"state;")
+        assert _read_all(phones[0], 6) == b"state;"
+        assert not wsevent.hold(boxes[0], b"no batch open")
+    finally:
+        wsevent.flush_public(None)
+        for sock in (hall_w, hall_screen, *[s for p in pairs for s in p]):
+            sock.close()
 
 
 def test_other_engineio_versions_keep_the_stock_writer(monkeypatch, caplog):
