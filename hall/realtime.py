@@ -19,7 +19,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -32,6 +31,7 @@ from . import events as ev
 from .compat import socketio as sio_compat
 from .compat import wsevent
 from .snapshots import public_call, public_window_event
+from .staff_sockets import REAP_SECONDS, StaffSockets, session_room, user_room
 from .vocabulary import STAFF_ROLES
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,6 @@ TOPICS = {
 }
 
 PUSH_BACKLOG = 500
-REAP_SECONDS = 30.0  # how often a served hall looks for staff sockets of ended sessions
 PUSH_WAIT = 2.0
 PUSH_BATCH = 200
 
@@ -73,19 +72,11 @@ class FaceNamespace(Namespace):
         super().__init__(namespace or self.path)
 
 
-def session_room(session_id: str) -> str:
-    return f"session:{session_id}"
-
-
-def user_room(username: str) -> str:
-    return f"user:{username}"
-
-
 class StaffNamespace(FaceNamespace):
     """A namespace for signed-in staff. It refuses a connection without a session of one
     of `roles`, and keeps every socket in the rooms of its session and its user, so that
     logout, deactivation, a role change or the session's expiry close it at once
-    (events.SessionsEnded; Broadcaster.reap_sessions). Subclasses greet the new socket in
+    (events.SessionsEnded; hall/staff_sockets.py). Subclasses greet the new socket in
     `connected()` (e.g. with a snapshot)."""
 
     roles: ClassVar[tuple[str, ...]] = STAFF_ROLES
@@ -195,8 +186,7 @@ class Broadcaster:
         self._thread_lock = threading.Lock()
         self._subscribers: dict[str, list[tuple[str, str]]] = {t: [] for t in TOPICS}
         self._routes: list[Callable[[ev.Event], Iterable[Message]]] = []
-        self._staff_paths: list[str] = []
-        self._last_reap = 0.0
+        self.staff = StaffSockets(socketio, lambda sid: hall.auth.session_valid(sid))
         self._stale_allowed = False
         if app is not None:
             app.after_request(self._after_request)
@@ -205,7 +195,7 @@ class Broadcaster:
     # --- what the faces declared ----------------------------------------------------
     def add_namespace(self, ns_cls: type[FaceNamespace]) -> None:
         if issubclass(ns_cls, StaffNamespace):
-            self._staff_paths.append(ns_cls.path)
+            self.staff.paths.append(ns_cls.path)
         for name, topic in ns_cls.topics.items():
             if topic not in TOPICS:
                 raise ValueError(f"{ns_cls.__name__}: unknown topic {topic!r}")
@@ -267,7 +257,7 @@ class Broadcaster:
                 if public:
                     self._flush_public()
                 else:
-                    self._reap_safely()
+                    self.staff.reap_safely()
                 continue
             batch = [first]
             while len(batch) < PUSH_BATCH:
@@ -288,8 +278,8 @@ class Broadcaster:
             # at least a slice after every batch: under a steady stream of events the
             # public sockets still get theirs, a few milliseconds behind
             self._flush_public()
-            if time.monotonic() - self._last_reap > REAP_SECONDS:
-                self._reap_safely()
+            if self.staff.due():
+                self.staff.reap_safely()
 
     def _flush_public(self) -> None:
         try:
@@ -361,7 +351,7 @@ class Broadcaster:
     def _core_messages(self, event, windows: dict, tickets: dict) -> None:
         hall = self.hall
         if isinstance(event, ev.SessionsEnded):
-            self._close_staff_sockets(event)
+            self.staff.close(event.session_ids, event.username)
             return  # not news for anyone: the sockets it concerns are gone
         payload = event.payload()
         if isinstance(event, ev.TicketCalled):
@@ -397,47 +387,10 @@ class Broadcaster:
                 self.emit("ticket.window", payload, to=f"w{event.window}")
         self.emit("event", {"type": event.NAME, **payload})
 
-    # --- staff sockets end with their session ---------------------------------------
-    def _close_staff_sockets(self, event: ev.SessionsEnded) -> None:
-        rooms = [session_room(s) for s in event.session_ids] or [user_room(event.username)]
-        for path in self._staff_paths:
-            for room in rooms:
-                for sid in sio_compat.room_members(socketio, path, room):
-                    self._disconnect(sid, path)
-
     def reap_sessions(self) -> int:
         """Close staff sockets whose session expired or was ended elsewhere (another
-        process, the database edited); returns how many. Run by the push thread every
-        REAP_SECONDS in a served hall."""
-        self._last_reap = time.monotonic()
-        closed = 0
-        verdicts: dict[str, bool] = {}
-        for path in self._staff_paths:
-            for room in sio_compat.rooms_of(socketio, path):
-                if not room.startswith("session:"):
-                    continue
-                session_id = room.split(":", 1)[1]
-                if session_id not in verdicts:
-                    verdicts[session_id] = self.hall.auth.session_valid(session_id)
-                if verdicts[session_id]:
-                    continue
-                for sid in sio_compat.room_members(socketio, path, room):
-                    self._disconnect(sid, path)
-                    closed += 1
-        return closed
-
-    def _reap_safely(self) -> None:
-        try:
-            self.reap_sessions()
-        except Exception:
-            log.exception("closing the sockets of ended sessions failed")
-
-    @staticmethod
-    def _disconnect(sid: str, namespace: str) -> None:
-        try:
-            socketio.server.disconnect(sid, namespace=namespace)
-        except Exception:  # gone meanwhile
-            log.debug("disconnecting %s on %s failed", sid, namespace, exc_info=True)
+        process, the database edited); returns how many (hall/staff_sockets.py)."""
+        return self.staff.reap()
 
     def emit(self, topic: str, data, to: str | None = None) -> None:
         for namespace, name in self._subscribers[topic]:
