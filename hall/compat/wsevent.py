@@ -227,40 +227,24 @@ def batch(defer: bool = False):
     flush_public(): the caller (the push thread) then handles the next batch's calls
     first and the public writes between batches. A socket's writes stay in order:
     what a batch holds for a socket goes after what earlier batches held for it."""
-    if not _installed or getattr(_batch, "held", None) is not None:
+    if not _installed or getattr(_batch, "open", False):
         yield
         return
-    _batch.held = {}
+    _batch.open = True
     try:
         yield
     finally:
-        held, _batch.held = _batch.held, None
-        if held:
-            later = _later()
-            if later.held:
-                for box, parts in held.items():
-                    mine = later.held.get(box)
-                    if mine is None:
-                        later.held[box] = parts
-                    else:
-                        mine.extend(parts)
-            else:
-                later.held = held
+        _batch.open = False
         if not defer:
             flush_public(None)
 
 
 def hold(box: LoopOutbox, frames: bytes) -> bool:
-    """Keep a public socket's frames for the end of the current batch (False: no batch
-    is open on this thread; the caller writes them)."""
-    held = getattr(_batch, "held", None)
-    if held is None:
+    """Keep a public socket's frames for after the current batch, behind what earlier
+    batches kept for it (False: no batch is open on this thread; the caller writes)."""
+    if not getattr(_batch, "open", False):
         return False
-    parts = held.get(box)
-    if parts is None:
-        held[box] = [frames]
-    else:
-        parts.append(frames)
+    _later().held.setdefault(box, []).append(frames)
     return True
 
 
