@@ -208,6 +208,25 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_port_run(n: int) -> int:
+    """The first of `n` consecutive free ports on loopback (a program that takes a base
+    port and the ones after it). Looked for below the ephemeral range, where the clients'
+    own ports come and go and a run of free ones is often broken meanwhile."""
+    import random
+
+    low, _ = (int(x) for x in Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    for _ in range(500):
+        base = random.randrange(10000, low - n)
+        try:
+            for port in range(base, base + n):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return base
+    raise RuntimeError(f"no run of {n} free ports below {low}")
+
+
 class LiveServer:
     """`python -m hall serve` in a subprocess: the production server, on a temp database."""
 

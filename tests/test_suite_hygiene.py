@@ -1,4 +1,5 @@
-"""The suite must not fail at random (issue 13): rules about how browser tests wait."""
+"""The suite must not fail at random nor pass without running: rules about how tests
+wait and skip."""
 
 from __future__ import annotations
 
@@ -35,3 +36,21 @@ def test_wait_for_function_is_given_a_function_not_an_expression():
             if not ok:
                 bad.append(f"{path.relative_to(TESTS)}:{node.lineno}")
     assert not bad, f"pass an arrow function (and arg=...) to wait_for_function: {bad}"
+
+
+def test_no_test_skips_itself_at_run_time():
+    """A test that skips when a port is taken or a module is missing passes CI without
+    having run: the suite's skip count must stay 0 (ports: tests.conftest.free_port_run)."""
+    bad = []
+    for path in TESTS.rglob("*.py"):
+        if path.name == Path(__file__).name:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("skip", "importorskip")
+                and getattr(node.func.value, "id", "") == "pytest"
+            ):
+                bad.append(f"{path.relative_to(TESTS)}:{node.lineno}")
+    assert not bad, f"tests that skip themselves: {bad}"
