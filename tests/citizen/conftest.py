@@ -23,6 +23,22 @@ def wait_for(check, timeout: float = 10.0, what: str = "condition"):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def assert_nowhere(number: str, hall, log_text: str, printed: list, traffic: str) -> None:
+    """A full ID number is in none of the places it could leak to: the database file and
+    its WAL, the log, the printed bytes (UTF-8 and GB18030), the Socket.IO traffic."""
+    hall.store.db().execute("PRAGMA wal_checkpoint(FULL)")
+    for path in (hall.store.path, hall.store.path + "-wal"):
+        try:
+            data = open(path, "rb").read()
+        except FileNotFoundError:
+            continue
+        assert number.encode() not in data and number.encode("utf-16-le") not in data
+    assert number not in log_text
+    for job in printed:
+        assert number.encode() not in job and number.encode("gb18030") not in job
+    assert number not in traffic
+
+
 @pytest.fixture
 def make_app(tmp_path, clock):
     apps = []
