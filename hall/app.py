@@ -273,6 +273,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         from .compat import fanout, wsevent
 
         event_loop = wsevent.install()
+        wsevent.PUBLIC_GAP = cfg.server["public_write_ms"] / 1000
         if not event_loop:
             fanout.install()  # direct writes on the stock path at least
     # Every face's namespaces are registered (above) before init_app, which builds this

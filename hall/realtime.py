@@ -248,13 +248,16 @@ class Broadcaster:
             # Public sockets' writes wait while there are events to send: a call reaches
             # the hall's screens without queueing behind 2,000 phones' count updates; they
             # are written a slice at a time between batches (hall/compat/wsevent.py).
-            public = wsevent.public_pending()
+            wait = wsevent.public_wait()
             try:
-                first = (
-                    self._queue.get_nowait() if public else self._queue.get(timeout=REAP_SECONDS)
-                )
+                if wait is None:
+                    first = self._queue.get(timeout=REAP_SECONDS)
+                elif wait == 0:
+                    first = self._queue.get_nowait()
+                else:  # the next round of public writes is not due yet
+                    first = self._queue.get(timeout=wait)
             except queue.Empty:
-                if public:
+                if wait is not None:
                     self._flush_public()
                 else:
                     self.staff.reap_safely()

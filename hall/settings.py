@@ -234,6 +234,16 @@ SETTINGS: list[Setting] = [
         "a ping thread per connection (hall/compat: wsloop.py, fanout.py; a screen that stops "
         "reading is cut off and reconnects). false = the libraries' stock threads.",
     ),
+    _s(
+        "server",
+        "public_write_ms",
+        250,
+        "Public live connections (citizens' phones, screens not in "
+        "security.rate_limit_exempt) get what was sent them in one write at most this often "
+        "(milliseconds), the hall's own screens and staff at once: with 2,000 phones open, a "
+        "write to each per call, finish and new ticket cost the server a quarter of a core "
+        "and the kiosks their speed (docs/bench.md). 0 = after every push.",
+    ),
     # [backup]
     _s(
         "backup",

@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from hall.compat import fanout, wsevent
-from hall.compat.wsloop import LoopOutbox
+from hall.compat.wsloop import PUBLIC, LoopOutbox
+from tests.conftest import LiveServer
 
 
 def _pair(rcvbuf: int = 2048):
@@ -104,6 +105,7 @@ def test_a_backlog_beyond_the_limit_cuts_the_reader_off(monkeypatch):
 
 def _sent_so_far(sock: socket.socket) -> bytes:
     """What has reached the socket until now, without waiting."""
+    sock.setblocking(True)  # MSG_DONTWAIT alone decides (a timeout would poll first)
     got = bytearray()
     while True:
         try:
@@ -121,6 +123,7 @@ def test_the_next_call_goes_before_public_writes_and_each_socket_keeps_its_order
     at a time, so that the next call reaches the hall's own screens first; every public
     socket still gets every batch, whole and in order."""
     monkeypatch.setattr(wsevent, "_installed", True)
+    monkeypatch.setattr(wsevent, "PUBLIC_GAP", 0.0)  # rounds as often as asked (below)
     assert not wsevent.public_pending()
     hall_w, hall_screen = _pair(65536)
     pairs = [_pair(65536) for _ in range(2)]
@@ -155,8 +158,91 @@ def test_the_next_call_goes_before_public_writes_and_each_socket_keeps_its_order
         assert not wsevent.hold(boxes[0], b"no batch open")
     finally:
         wsevent.flush_public(None)
+        for box in boxes:
+            box.close()
+        assert not any(box.key in PUBLIC for box in boxes)
         for sock in (hall_w, hall_screen, *[s for p in pairs for s in p]):
             sock.close()
+
+
+def test_a_round_writes_each_public_socket_once_with_all_it_was_sent_in_order(monkeypatch):
+    """Broadcasts to many public sockets are kept as (recipients, frame) and written per
+    round: a socket gets the room's messages and its own ticket's, interleaved as they
+    were sent, in one write; a socket that has gone meanwhile is skipped."""
+    monkeypatch.setattr(wsevent, "_installed", True)
+    monkeypatch.setattr(wsevent, "PUBLIC_GAP", 0.0)
+    pairs = [_pair(65536) for _ in range(4)]
+    boxes = [LoopOutbox(w) for w, _ in pairs]
+    for i, box in enumerate(boxes):
+        box.register(f"phone-{i}")
+    gone = boxes[3]
+    room = {box.key for box in boxes}
+    later = wsevent._later()
+    try:
+        with wsevent.batch(defer=True):
+            later.held.append((set(room), b"queue1;"))
+            later.held.append(({boxes[1].key}, b"ticket1;"))  # one phone's own ticket
+            later.held.append(({boxes[0].key, boxes[1].key}, b"window1;"))
+            later.held.append((set(room), b"queue2;"))
+        gone.close()
+        assert not wsevent.flush_public(None)
+        got = [_read_all(r, n) for (_, r), n in zip(pairs[:3], (21, 29, 14), strict=True)]
+        assert got == [
+            b"queue1;window1;queue2;",
+            b"queue1;ticket1;window1;queue2;",
+            b"queue1;queue2;",
+        ]
+        assert _sent_so_far(pairs[3][1]) == b""
+    finally:
+        wsevent.flush_public(None)
+        for box in boxes:
+            box.close()
+        for sock in [s for p in pairs for s in p]:
+            sock.close()
+
+
+def test_many_one_socket_messages_are_joined_per_socket_in_order(monkeypatch):
+    """More distinct recipient sets than MAX_GROUPS: the round joins frames per socket
+    instead, still in order."""
+    monkeypatch.setattr(wsevent, "MAX_GROUPS", 2)
+    entries = [({"a", "b", "c", "d"}, b"all1;")]
+    entries += [({k}, f"own-{k};".encode()) for k in "abcd"]
+    entries += [({"a", "b", "c", "d"}, b"all2;")]
+    joined = {keys[0]: data for keys, data in wsevent._groups(entries)}
+    assert joined == {k: f"all1;own-{k};all2;".encode() for k in "abcd"}
+
+
+def test_public_rounds_start_at_most_every_public_gap(monkeypatch):
+    """What batches send public sockets within PUBLIC_GAP of the last round waits for
+    the next one (then all of it in one write per socket); the push thread is told how
+    long to wait (public_wait) instead of polling."""
+    monkeypatch.setattr(wsevent, "_installed", True)
+    monkeypatch.setattr(wsevent, "PUBLIC_GAP", 0.2)
+    w, phone = _pair(65536)
+    box = LoopOutbox(w)
+    try:
+        with wsevent.batch(defer=True):
+            assert wsevent.hold(box, b"a;")
+        wsevent._later().next_round = 0.0
+        assert not wsevent.flush_public()  # the first round starts at once
+        assert _read_all(phone, 2) == b"a;"
+        with wsevent.batch(defer=True):
+            assert wsevent.hold(box, b"b;")
+        with wsevent.batch(defer=True):
+            assert wsevent.hold(box, b"c;")
+        assert wsevent.flush_public()  # not due: nothing written yet
+        assert _sent_so_far(phone) == b""
+        assert 0 < wsevent.public_wait() <= 0.2
+        wsevent._later().next_round = time.monotonic()  # as if the gap had passed
+        assert wsevent.public_wait() == 0.0
+        assert not wsevent.flush_public()
+        assert _read_all(phone, 4) == b"b;c;"
+        assert wsevent.public_wait() is None
+    finally:
+        wsevent.flush_public(None)
+        box.close()
+        w.close()
+        phone.close()
 
 
 def test_other_engineio_versions_keep_the_stock_writer(monkeypatch, caplog):
@@ -217,7 +303,17 @@ def _hall_with_queue(server, tickets: int) -> tuple[requests.Session, list[str]]
     return clerk, numbers
 
 
-def test_a_stuck_screen_holds_up_no_other_and_later_gets_every_call_in_order(live_server):
+def test_a_stuck_screen_holds_up_no_other_and_later_gets_every_call_in_order(tmp_path):
+    # The raw screens are public sockets: their writes without the rounds'
+    # server.public_write_ms wait, or 150 calls read one by one take 150 such waits.
+    live_server = LiveServer(tmp_path, settings={"server": {"public_write_ms": 0}}).start()
+    try:
+        _stuck_screen(live_server)
+    finally:
+        live_server.stop()
+
+
+def _stuck_screen(live_server):
     clerk, numbers = _hall_with_queue(live_server, 150)
     stuck = RawDisplay(live_server.url, rcvbuf=2048)  # joined, then reads nothing
     live = RawDisplay(live_server.url)

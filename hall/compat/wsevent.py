@@ -28,9 +28,10 @@ import logging
 import os
 import socket
 import threading
+import time
 
 from . import TESTED, fanout, versions_ok
-from .wsloop import Conn, Loop, LoopOutbox, Pinger, frame, handshake, packet_frame
+from .wsloop import PUBLIC, Conn, Loop, LoopOutbox, Pinger, frame, handshake, packet_frame
 
 log = logging.getLogger(__name__)
 
@@ -188,16 +189,26 @@ def _install_emit() -> None:
         eio_pkts = [eio_packet.Packet(eio_packet.MESSAGE, p) for p in encoded]
         frames = b"".join(packet_frame(p) for p in eio_pkts)
         sockets = self.server.eio.sockets
+        participants = dict(self.get_participants(namespace, room))
+        for sid in skip_sid:
+            participants.pop(sid, None)
+        recipients = set(participants.values())
+        public = ()
+        if getattr(_batch, "open", False):
+            # The public sockets among them, by one set operation: their writes wait for
+            # flush_public, which writes each socket everything it got since, at once.
+            public = recipients.intersection(PUBLIC)
+            if public:
+                _later().held.append((public, frames))
+                recipients -= public
         later = []
-        for sid, eio_sid in self.get_participants(namespace, room):
-            if sid in skip_sid:
-                continue
+        for eio_sid in recipients:  # the hall's own screens, staff, polling sessions
             s = sockets.get(eio_sid)
             box = s.__dict__.get("_hall_outbox") if s is not None else None
             if type(box) is LoopOutbox and box.ready and not s.closed:
                 if box.priority:
                     _write(box, frames)
-                elif not hold(box, frames):
+                else:
                     later.append(box)
             else:
                 for p in eio_pkts:
@@ -215,6 +226,14 @@ _batch = threading.local()
 # before it (measured: 2,000 public sockets took the push thread 20-40 ms a batch, and
 # calls waited behind them; call -> display p50 42 ms, of which 23 ms in that wait).
 PUBLIC_SLICE = 100
+# A round of public writes starts at most this often (seconds; [server] public_write_ms):
+# each public socket gets what the batches since the last round sent it in one write.
+# Without it every batch (a call, a finish, a new ticket) made its own round of 2,000
+# writes. A phone or a screen the hall has not listed hears of a call up to this much
+# later; the hall's own screens (security.rate_limit_exempt) and staff get it at once.
+PUBLIC_GAP = 0.25
+# Beyond this many distinct recipient sets in one round, frames are joined per socket.
+MAX_GROUPS = 256
 
 
 @contextlib.contextmanager
@@ -244,20 +263,26 @@ def hold(box: LoopOutbox, frames: bytes) -> bool:
     batches kept for it (False: no batch is open on this thread; the caller writes)."""
     if not getattr(_batch, "open", False):
         return False
-    _later().held.setdefault(box, []).append(frames)
+    if box.key is None:  # a box the loop did not open (tests): known by its identity
+        box.register(f"box-{id(box)}")
+        if box.key is None:
+            return False
+    _later().held.append(({box.key}, frames))
     return True
 
 
 class _Later:
-    """Public writes deferred by batch(defer=True): `writing` is being written out; what
-    batches hold meanwhile waits in `held` until `writing` is done (so that a socket
-    never gets a later batch's frames before an earlier one's)."""
+    """Public writes deferred by batch(defer=True): `held` is what batches sent since the
+    last round, as (recipients, frames) in order; `writing` is the round being written,
+    as [recipients, joined frames] (so a socket never gets a later batch's frames before
+    an earlier one's)."""
 
-    __slots__ = ("held", "writing")
+    __slots__ = ("held", "writing", "next_round")
 
     def __init__(self):
-        self.held: dict = {}
+        self.held: list[tuple[set, bytes]] = []
         self.writing: collections.deque = collections.deque()
+        self.next_round = 0.0
 
 
 def _later() -> _Later:
@@ -273,9 +298,54 @@ def public_pending() -> bool:
     return later is not None and bool(later.writing or later.held)
 
 
+def public_wait() -> float | None:
+    """Seconds until flush_public has something to write (0: now; None: nothing held)."""
+    later = getattr(_batch, "later", None)
+    if later is None or not (later.writing or later.held):
+        return None
+    if later.writing:
+        return 0.0
+    return max(0.0, later.next_round - time.monotonic())
+
+
+def _groups(entries: list[tuple[set, bytes]]) -> list[list]:
+    """The sockets of a round that get the same frames, with those frames joined: a
+    broadcast to 2,000 phones is then one set operation and one join, not 2,000 list
+    appends. Each socket is in one group, its frames in the order they were sent."""
+    groups: list[tuple[set, list]] = []
+    for i, (keys, frames) in enumerate(entries):
+        if len(groups) > MAX_GROUPS:  # many one-socket messages: per socket after all
+            per: dict = {}
+            for members, parts in groups:
+                for k in members:
+                    per[k] = list(parts)
+            for keys2, frames2 in entries[i:]:
+                for k in keys2:
+                    per.setdefault(k, []).append(frames2)
+            return [[[k], b"".join(p)] for k, p in per.items()]
+        rest = keys
+        out = []
+        for members, parts in groups:
+            both = members & rest if rest else None
+            if not both:
+                out.append((members, parts))
+            elif len(both) == len(members):
+                parts.append(frames)
+                out.append((members, parts))
+                rest = rest - both
+            else:
+                out.append((both, [*parts, frames]))
+                out.append((members - both, parts))
+                rest = rest - both
+        if rest:
+            out.append((set(rest), [frames]))
+        groups = out
+    return [[list(members), b"".join(parts)] for members, parts in groups]
+
+
 def flush_public(limit: int | None = PUBLIC_SLICE) -> bool:
-    """Write deferred public writes: `limit` sockets' worth (None: all). True when some
-    are left."""
+    """Write deferred public writes: `limit` sockets' worth (None: all, at once). True
+    when some are left. A new round starts PUBLIC_GAP after the last one began."""
     later = getattr(_batch, "later", None)
     if later is None:
         return False
@@ -284,11 +354,22 @@ def flush_public(limit: int | None = PUBLIC_SLICE) -> bool:
         if not later.writing:
             if not later.held:
                 return False
-            later.writing.extend(later.held.items())
-            later.held = {}
-        box, parts = later.writing.popleft()
-        _write(box, parts[0] if len(parts) == 1 else b"".join(parts))
-        n += 1
+            now = time.monotonic()
+            if limit is not None and PUBLIC_GAP and (n or now < later.next_round):
+                return True
+            later.next_round = now + PUBLIC_GAP
+            later.writing.extend(_groups(later.held))
+            later.held = []
+        keys, data = later.writing[0]
+        take = len(keys) if limit is None else min(len(keys), limit - n)
+        for key in keys[len(keys) - take :]:
+            box = PUBLIC.get(key)
+            if box is not None:  # gone meanwhile: nothing to write
+                _write(box, data)
+        del keys[len(keys) - take :]
+        n += take
+        if not keys:
+            later.writing.popleft()
     return bool(later.writing or later.held)
 
 
@@ -310,4 +391,5 @@ __all__ = [
     "open_sockets",
     "pinger",
     "public_pending",
+    "public_wait",
 ]

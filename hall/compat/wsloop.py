@@ -111,11 +111,26 @@ def handshake(environ):
     return Connection(ConnectionType.SERVER), answer
 
 
+# The open public WebSockets of the loop (phones, screens the hall has not listed), by
+# Engine.IO session id: a broadcast finds its public recipients with one set operation
+# on these keys instead of a look-up per recipient (hall/compat/wsevent.py).
+PUBLIC: dict[str, LoopOutbox] = {}
+
+
 class LoopOutbox(Outbox):
     """fanout.Outbox for a socket of the loop: no Engine.IO writer thread, so packets sent
     before the WebSocket is open wait in `pending`; each packet is framed once."""
 
     priority = False  # the hall's own screens and staff: written first by a broadcast
+    key: str | None = None  # its Engine.IO session id while in PUBLIC
+
+    def register(self, key: str) -> None:
+        """A public socket that is open: broadcasts may hold its writes (PUBLIC)."""
+        with self.lock:
+            if self.closed or self.priority:
+                return
+            self.key = key
+            PUBLIC[key] = self
 
     def send_packet(self, eio_socket, pkt) -> None:
         with self.lock:
@@ -146,6 +161,13 @@ class LoopOutbox(Outbox):
                 self._write_packet(pkt)
             self.pending.clear()
             self.ready = True
+            self.register(eio_socket.sid)
+
+    def close(self) -> None:
+        with self.lock:
+            super().close()
+            if self.key is not None and PUBLIC.get(self.key) is self:
+                del PUBLIC[self.key]
 
 
 class Conn:
