@@ -129,14 +129,16 @@ def test_the_next_call_goes_before_public_writes_and_each_socket_keeps_its_order
     pairs = [_pair(65536) for _ in range(2)]
     hall_box = LoopOutbox(hall_w)
     boxes = [LoopOutbox(w) for w, _ in pairs]
+    for i, box in enumerate(boxes):
+        box.register(f"phone-{i}")
     phones = [r for _, r in pairs]
 
     def push(n: int) -> None:  # as the push thread sends a call's batch
         with wsevent.batch(defer=True):
             hall_box.write(f"call{n};".encode())  # the hall's own screen: at once
             for box in boxes:
-                assert wsevent.hold(box, f"queue{n};".encode())
-                assert wsevent.hold(box, f"ticket{n};".encode())
+                assert wsevent.hold({box.key}, f"queue{n};".encode())
+                assert wsevent.hold({box.key}, f"ticket{n};".encode())
 
     try:
         push(1)
@@ -153,9 +155,9 @@ def test_the_next_call_goes_before_public_writes_and_each_socket_keeps_its_order
         assert _read_all(phones[1], 30) == b"queue1;ticket1;queue2;ticket2;"
         # a batch outside the push thread writes its public sockets when it ends
         with wsevent.batch():
-            assert wsevent.hold(boxes[0], b"state;")
+            assert wsevent.hold({boxes[0].key}, b"state;")
         assert _read_all(phones[0], 6) == b"state;"
-        assert not wsevent.hold(boxes[0], b"no batch open")
+        assert not wsevent.hold({boxes[0].key}, b"no batch open")
     finally:
         wsevent.flush_public(None)
         for box in boxes:
@@ -177,13 +179,12 @@ def test_a_round_writes_each_public_socket_once_with_all_it_was_sent_in_order(mo
         box.register(f"phone-{i}")
     gone = boxes[3]
     room = {box.key for box in boxes}
-    later = wsevent._later()
     try:
         with wsevent.batch(defer=True):
-            later.held.append((set(room), b"queue1;"))
-            later.held.append(({boxes[1].key}, b"ticket1;"))  # one phone's own ticket
-            later.held.append(({boxes[0].key, boxes[1].key}, b"window1;"))
-            later.held.append((set(room), b"queue2;"))
+            assert wsevent.hold(set(room), b"queue1;")
+            assert wsevent.hold({boxes[1].key}, b"ticket1;")  # one phone's own ticket
+            assert wsevent.hold({boxes[0].key, boxes[1].key}, b"window1;")
+            assert wsevent.hold(set(room), b"queue2;")
         gone.close()
         assert not wsevent.flush_public(None)
         got = [_read_all(r, n) for (_, r), n in zip(pairs[:3], (21, 29, 14), strict=True)]
@@ -220,16 +221,17 @@ def test_public_rounds_start_at_most_every_public_gap(monkeypatch):
     monkeypatch.setattr(wsevent, "PUBLIC_GAP", 0.2)
     w, phone = _pair(65536)
     box = LoopOutbox(w)
+    box.register("phone")
     try:
         with wsevent.batch(defer=True):
-            assert wsevent.hold(box, b"a;")
+            assert wsevent.hold({"phone"}, b"a;")
         wsevent._later().next_round = 0.0
         assert not wsevent.flush_public()  # the first round starts at once
         assert _read_all(phone, 2) == b"a;"
         with wsevent.batch(defer=True):
-            assert wsevent.hold(box, b"b;")
+            assert wsevent.hold({"phone"}, b"b;")
         with wsevent.batch(defer=True):
-            assert wsevent.hold(box, b"c;")
+            assert wsevent.hold({"phone"}, b"c;")
         assert wsevent.flush_public()  # not due: nothing written yet
         assert _sent_so_far(phone) == b""
         assert 0 < wsevent.public_wait() <= 0.2

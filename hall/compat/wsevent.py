@@ -199,7 +199,7 @@ def _install_emit() -> None:
             # flush_public, which writes each socket everything it got since, at once.
             public = recipients.intersection(PUBLIC)
             if public:
-                _later().held.append((public, frames))
+                hold(public, frames)
                 recipients -= public
         later = []
         for eio_sid in recipients:  # the hall's own screens, staff, polling sessions
@@ -258,16 +258,12 @@ def batch(defer: bool = False):
             flush_public(None)
 
 
-def hold(box: LoopOutbox, frames: bytes) -> bool:
-    """Keep a public socket's frames for after the current batch, behind what earlier
-    batches kept for it (False: no batch is open on this thread; the caller writes)."""
+def hold(keys: set, frames: bytes) -> bool:
+    """Keep frames for public sockets (keys of PUBLIC) for after the current batch, behind
+    what earlier batches kept for them (False: no batch is open on this thread)."""
     if not getattr(_batch, "open", False):
         return False
-    if box.key is None:  # a box the loop did not open (tests): known by its identity
-        box.register(f"box-{id(box)}")
-        if box.key is None:
-            return False
-    _later().held.append(({box.key}, frames))
+    _later().held.append((keys, frames))
     return True
 
 
