@@ -247,7 +247,8 @@ class Broadcaster:
         while True:
             # Public sockets' writes wait while there are events to send: a call reaches
             # the hall's screens without queueing behind 2,000 phones' count updates; they
-            # are written a slice at a time between batches (hall/compat/wsevent.py).
+            # are written in rounds (server.public_write_ms), a slice at a time between
+            # batches (hall/compat/wsevent.py).
             wait = wsevent.public_wait()
             try:
                 if wait is None:

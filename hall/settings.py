@@ -241,8 +241,8 @@ SETTINGS: list[Setting] = [
         "Public live connections (citizens' phones, screens not in "
         "security.rate_limit_exempt) get what was sent them in one write at most this often "
         "(milliseconds), the hall's own screens and staff at once: with 2,000 phones open, a "
-        "write to each per call, finish and new ticket cost the server a quarter of a core "
-        "and the kiosks their speed (docs/bench.md). 0 = after every push.",
+        "write to each per call, finish and new ticket was half the server's CPU and slowed "
+        "the kiosks (docs/bench.md). 0 = after every push.",
     ),
     # [backup]
     _s(

@@ -193,7 +193,6 @@ def _install_emit() -> None:
         for sid in skip_sid:
             participants.pop(sid, None)
         recipients = set(participants.values())
-        public = ()
         if getattr(_batch, "open", False):
             # The public sockets among them, by one set operation: their writes wait for
             # flush_public, which writes each socket everything it got since, at once.
